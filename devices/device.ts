@@ -62,6 +62,8 @@ export interface ConsolePort {
 export interface PowerControl {
   /** The guest asks to stop with `code` (0 = pass). */
   exit(code: number): void;
+  /** The guest asks for a system reset. */
+  reset(): void;
 }
 
 /** A guest-physical RAM range watched for stores (HTIF's tohost). */
