@@ -1,0 +1,265 @@
+/**
+ * The command line (DESIGN §11): `deno task run [FILE] [options]`. It parses options
+ * with `node:util` parseArgs, builds a machine, connects the console to the terminal,
+ * and exits with the guest's status — 2 for bad usage or a bad image (one line on
+ * stderr), 124 when the instruction budget runs out.
+ */
+
+import { parseArgs } from "node:util";
+import { CORE_HZ, Machine, type Outcome } from "../vmm/machine.ts";
+import { UserError } from "../vmm/errors.ts";
+import { openRawDisk } from "../devices/raw_disk.ts";
+import { ConsoleWriter } from "./console.ts";
+import { parseSize } from "./size.ts";
+import { loadSystemFile } from "./system_file.ts";
+
+/** Help text: every option, documented. */
+export const HELP = `belowzero — a microkernel hypervisor simulator for RISC-V guests
+
+Usage:
+  deno task run [FILE] [options]
+
+FILE is a guest image (an ELF32 RISC-V executable, or a raw binary loaded at
+0x80000000) or a system file (.json). Without FILE, guests/demo.json boots.
+
+Options:
+  --mode MODE        how the guest runs: bare (the image owns the machine, no
+                     hypervisor). trap, bt, hw and pv are not available yet.
+  --engine ENGINE    interp (the reference interpreter; the default).
+  --mem SIZE         guest RAM, e.g. 64M, 1G, 131072K (default 128M).
+  --disk FILE        a raw disk image for the virtio block device in slot 0.
+  --disk-transport T virtio-mmio transport of the disk: modern (default) or legacy.
+  --bootargs TEXT    kernel command line in the device tree's /chosen.
+  --max-insns N      stop after N instructions (exit status 124).
+  --stats            print statistics on stderr when the run ends.
+  --json             with --stats: print them as one JSON object.
+  --help             show this text.
+
+Console: the guest's UART (and HTIF console) is this terminal. When stdin is a
+terminal it is read live (press Ctrl-A then x to quit); otherwise all of stdin is
+read first and fed to the guest as it asks, so runs are reproducible.
+
+Exit status: the guest's own (0 = pass), 2 for bad usage or a bad image, 124 when
+the instruction budget runs out, 1 when the guest halts for good (e.g. wfi with no
+interrupt that could wake it).`;
+
+/** Runs the command line; returns the exit status. */
+export async function main(args: string[]): Promise<number> {
+  let opts;
+  try {
+    opts = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        mode: { type: "string" },
+        engine: { type: "string" },
+        mem: { type: "string" },
+        disk: { type: "string" },
+        "disk-transport": { type: "string" },
+        bootargs: { type: "string" },
+        "max-insns": { type: "string" },
+        stats: { type: "boolean" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    return usage((e as Error).message.split("\n")[0]);
+  }
+  const v = opts.values;
+  if (v.help) {
+    console.log(HELP);
+    return 0;
+  }
+  try {
+    if (opts.positionals.length > 1) {
+      throw new UserError(`expected one FILE, got ${opts.positionals.length}`);
+    }
+    const file = opts.positionals[0] ?? defaultSystem();
+    let image = file, mode = v.mode ?? "bare", mem = v.mem, disk = v.disk;
+    let bootargs = v.bootargs;
+    if (file.endsWith(".json")) {
+      const sys = loadSystemFile(file);
+      if (sys.domains.length !== 1) {
+        throw new UserError(
+          `${file}: ${sys.domains.length} domains; this build runs one bare domain per system`,
+        );
+      }
+      const d = sys.domains[0];
+      image = d.image;
+      mode = v.mode ?? d.mode;
+      mem = mem ?? d.memory;
+      disk = disk ?? d.disk;
+      bootargs = bootargs ?? d.bootargs;
+    }
+    if (mode !== "bare") {
+      throw new UserError(
+        `--mode ${mode}: ${
+          ["trap", "bt", "hw", "pv"].includes(mode) ? "not available yet" : "unknown mode"
+        } (use bare)`,
+      );
+    }
+    const engine = v.engine ?? "interp";
+    if (engine !== "interp") throw new UserError(`--engine ${engine}: unknown engine (use interp)`);
+    const transport = v["disk-transport"] ?? "modern";
+    if (transport !== "modern" && transport !== "legacy") {
+      throw new UserError(`--disk-transport ${transport}: use modern or legacy`);
+    }
+    const maxInsns = v["max-insns"] === undefined ? undefined : parseCount(v["max-insns"]);
+    const bytes = readImage(image);
+    const out = new ConsoleWriter();
+    const m = new Machine({
+      image: bytes,
+      imageName: image,
+      ramSize: mem === undefined ? undefined : parseSize(mem, "--mem"),
+      disk: disk === undefined ? undefined : openRawDisk(disk),
+      virtioVersion: transport === "legacy" ? 1 : 2,
+      bootargs,
+      console: out,
+      maxInsns,
+    });
+    const t0 = performance.now();
+    const outcome = await drive(m, out);
+    const wall = performance.now() - t0;
+    out.flush();
+    if (v.stats) printStats(m, outcome, wall, v.json ?? false);
+    return statusOf(outcome);
+  } catch (e) {
+    if (e instanceof UserError) return usage(e.message);
+    throw e;
+  }
+}
+
+function usage(msg: string): number {
+  console.error(`belowzero: ${msg}`);
+  return 2;
+}
+
+function defaultSystem(): string {
+  return new URL("../guests/demo.json", import.meta.url).pathname;
+}
+
+function parseCount(s: string): number {
+  if (!/^\d+$/.test(s.replace(/_/g, ""))) throw new UserError(`--max-insns ${s}: not a count`);
+  return Number(s.replace(/_/g, ""));
+}
+
+function readImage(path: string): Uint8Array {
+  try {
+    return Deno.readFileSync(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new UserError(`${path}: no such file`);
+    if (e instanceof Deno.errors.IsADirectory) throw new UserError(`${path}: is a directory`);
+    throw new UserError(`${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Cycles per slice between looks at the host (terminal input, output flushing). */
+const SLICE = 20_000_000;
+
+/** Runs the machine to its end, feeding console input from stdin. */
+async function drive(m: Machine, out: ConsoleWriter): Promise<Outcome> {
+  const tty = Deno.stdin.isTerminal();
+  if (!tty) {
+    const input = readAllStdin();
+    if (input.length > 0) m.input(input);
+    for (;;) {
+      const o = m.runFor(SLICE);
+      out.flush();
+      if (o.kind !== "yield") return o;
+    }
+  }
+  m.inputOpen = true;
+  Deno.stdin.setRaw(true);
+  let quit = false, wake: (() => void) | undefined, escape = false;
+  const reader = (async () => {
+    const buf = new Uint8Array(256);
+    for (;;) {
+      const n = await Deno.stdin.read(buf).catch(() => null);
+      if (n === null) break;
+      const keep: number[] = [];
+      for (const b of buf.subarray(0, n)) {
+        if (escape && (b === 0x78 || b === 0x58)) quit = true;
+        else if (b !== 0x01) keep.push(b);
+        escape = b === 0x01;
+      }
+      if (keep.length) m.input(new Uint8Array(keep));
+      wake?.();
+      if (quit) break;
+    }
+  })();
+  try {
+    for (;;) {
+      const o = m.runFor(SLICE);
+      out.flush();
+      if (o.kind !== "yield") return o;
+      if (quit) return { kind: "halt", reason: "stopped from the terminal" };
+      // Let the reader run; if the guest is idle, wait for input instead of spinning.
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, m.hart.waiting ? 1000 : 0);
+      });
+    }
+  } finally {
+    Deno.stdin.setRaw(false);
+    void reader;
+  }
+}
+
+function readAllStdin(): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  const buf = new Uint8Array(65536);
+  for (;;) {
+    const n = Deno.stdin.readSync(buf);
+    if (n === null || n === 0) break;
+    chunks.push(buf.slice(0, n));
+  }
+  const all = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
+  let o = 0;
+  for (const c of chunks) (all.set(c, o), o += c.length);
+  return all;
+}
+
+function statusOf(o: Outcome): number {
+  switch (o.kind) {
+    case "exit":
+      return o.code & 0xff;
+    case "budget":
+      console.error("belowzero: instruction budget exhausted");
+      return 124;
+    case "halt":
+      console.error(`belowzero: ${o.reason}`);
+      return 1;
+    case "reset":
+      console.error("belowzero: the guest asked for a reset; stopping");
+      return 0;
+    case "yield":
+      return 1;
+  }
+}
+
+function printStats(m: Machine, o: Outcome, wallMs: number, json: boolean): void {
+  const h = m.hart;
+  const s = {
+    outcome: o.kind === "exit" ? `exit ${o.code}` : o.kind,
+    instructions: h.retired,
+    cycles: h.now,
+    virtualSeconds: h.now / CORE_HZ,
+    traps: h.stats.traps,
+    interrupts: h.stats.interrupts,
+    tlbMisses: h.stats.tlbMisses,
+    pageWalkRefs: h.stats.walkRefs,
+    decodes: h.stats.decodes,
+    codeInvalidations: h.stats.codeInvalidations,
+    wallSeconds: wallMs / 1000,
+    mips: h.retired / wallMs / 1000,
+  };
+  if (json) {
+    console.error(JSON.stringify(s));
+    return;
+  }
+  const rows = Object.entries(s).map(([k, val]) =>
+    `  ${k.padEnd(18)} ${typeof val === "number" && !Number.isInteger(val) ? val.toFixed(3) : val}`
+  );
+  console.error(["belowzero statistics:", ...rows].join("\n"));
+}

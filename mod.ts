@@ -1,0 +1,44 @@
+/**
+ * belowzero — a microkernel hypervisor simulator for RISC-V guests.
+ *
+ * Imported, this module is the public API: build a machine from a guest image, run
+ * it, and inspect the hart, its statistics and its devices; assemble and disassemble
+ * RV32 code; read ELF images and device trees. Run directly (`deno task run`), it is
+ * the command line.
+ *
+ * @example
+ * ```ts
+ * import { assemble, Machine } from "./mod.ts";
+ * const prog = assemble(`
+ *   li t0, 0x100000
+ *   li t1, 0x5555
+ *   sw t1, 0(t0)      # SiFive test finisher: pass
+ * `);
+ * const m = new Machine({ image: prog.bytes, console: { put() {} } });
+ * console.log(m.runFor()); // { kind: "exit", code: 0 }
+ * ```
+ *
+ * @module
+ */
+
+export { CORE_HZ, CYCLES_PER_TICK, Machine } from "./vmm/machine.ts";
+export type { MachineOptions, Outcome } from "./vmm/machine.ts";
+export { Hart } from "./vmm/hart.ts";
+export { Bus } from "./vmm/bus.ts";
+export { CAUSE, IRQ, MSTATUS, PRV_M, PRV_S, PRV_U } from "./vmm/priv.ts";
+export { assemble } from "./vmm/assembler.ts";
+export type { Program } from "./vmm/assembler.ts";
+export { disassemble } from "./vmm/disasm.ts";
+export { INSNS } from "./vmm/insns.ts";
+export type { InsnDef } from "./vmm/insns.ts";
+export { parseElf } from "./vmm/elf.ts";
+export type { ElfImage, ElfSegment } from "./vmm/elf.ts";
+export { buildVirtFdt, parseFdt } from "./devices/fdt.ts";
+export { MemoryDisk, openRawDisk } from "./devices/raw_disk.ts";
+export { UserError } from "./vmm/errors.ts";
+export type { BlockBackend, ConsolePort, MmioDevice } from "./devices/device.ts";
+
+if (import.meta.main) {
+  const { main } = await import("./cli/main.ts");
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,163 @@
+/**
+ * The physical address space of one machine: RAM as one ArrayBuffer plus MMIO device
+ * windows (DESIGN §3, §5). Each RAM page carries flags the fast paths respect: a page
+ * holding decoded or translated code, or a page a device watches (HTIF's tohost), is
+ * never entered in a store TLB, so every store to it reaches `store` here and keeps the
+ * caches coherent (DESIGN §8).
+ */
+
+import type { DmaMemory, MmioDevice, StoreWatcher, Width } from "../devices/device.ts";
+
+/** Page flag: the page holds code that has been decoded or translated. */
+export const PAGE_CODE = 1;
+/** Page flag: a device watches stores to the page. */
+export const PAGE_WATCH = 2;
+
+/** Receives notice that guest RAM holding code was written. */
+export interface CodeWriteListener {
+  /** Bytes [off, off + len) of RAM (offsets from RAM base) changed. */
+  codeWritten(off: number, len: number): void;
+}
+
+/** RAM and devices, addressed physically. Addresses are unsigned numbers (up to 2^34 with Sv32). */
+export class Bus implements DmaMemory {
+  /** Guest RAM. */
+  readonly ram: ArrayBuffer;
+  /** Byte view of RAM. */
+  readonly u8: Uint8Array;
+  /** Halfword view of RAM (aligned accesses only). */
+  readonly u16: Uint16Array;
+  /** Signed halfword view. */
+  readonly i16: Int16Array;
+  /** Word view of RAM (aligned accesses only). */
+  readonly i32: Int32Array;
+  /** Signed byte view. */
+  readonly i8: Int8Array;
+  /** Per-page flags (PAGE_CODE, PAGE_WATCH). */
+  readonly pageFlags: Uint8Array;
+  /** Listeners told when code pages change (decode cache, translation cache). */
+  readonly codeListeners: CodeWriteListener[] = [];
+  /** Called when a page first gains a flag, so store TLBs can drop it. */
+  onPageFlagged: (page: number) => void = () => {};
+  private readonly devices: MmioDevice[] = [];
+  private readonly watchers = new Map<number, StoreWatcher[]>();
+
+  /** Creates a bus with `ramSize` bytes of RAM at `ramBase`. */
+  constructor(readonly ramBase: number, readonly ramSize: number) {
+    this.ram = new ArrayBuffer(ramSize);
+    this.u8 = new Uint8Array(this.ram);
+    this.i8 = new Int8Array(this.ram);
+    this.u16 = new Uint16Array(this.ram);
+    this.i16 = new Int16Array(this.ram);
+    this.i32 = new Int32Array(this.ram);
+    this.pageFlags = new Uint8Array(ramSize >>> 12);
+  }
+
+  /** Maps a device at its base. Windows must not overlap RAM or each other. */
+  attach(dev: MmioDevice): void {
+    const end = dev.base + dev.size;
+    for (const d of this.devices) {
+      if (dev.base < d.base + d.size && d.base < end) {
+        throw new Error(`${dev.name} overlaps ${d.name}`);
+      }
+    }
+    if (dev.base < this.ramBase + this.ramSize && this.ramBase < end) {
+      throw new Error(`${dev.name} overlaps RAM`);
+    }
+    this.devices.push(dev);
+  }
+
+  /** The attached devices. */
+  get attached(): readonly MmioDevice[] {
+    return this.devices;
+  }
+
+  /** RAM offset of [pa, pa + len), or -1 if any byte is outside RAM. */
+  ramOffset(pa: number, len: number): number {
+    const off = pa - this.ramBase;
+    return off >= 0 && off + len <= this.ramSize ? off : -1;
+  }
+
+  /** The device whose window holds `pa`, if any. */
+  device(pa: number): MmioDevice | undefined {
+    for (const d of this.devices) {
+      if (pa >= d.base && pa < d.base + d.size) return d;
+    }
+    return undefined;
+  }
+
+  /** Sets a flag on the RAM page at offset `off`. */
+  flagPage(off: number, flag: number): void {
+    const p = off >>> 12;
+    const old = this.pageFlags[p];
+    if ((old & flag) === flag) return;
+    this.pageFlags[p] = old | flag;
+    this.onPageFlagged(p);
+  }
+
+  /** Clears a flag on the RAM page with index `page`. */
+  unflagPage(page: number, flag: number): void {
+    this.pageFlags[page] &= ~flag;
+  }
+
+  /** Watches stores to [pa, pa + len) of RAM. */
+  watch(pa: number, len: number, w: StoreWatcher): void {
+    const off = this.ramOffset(pa, len);
+    if (off < 0) throw new Error(`watched range ${pa.toString(16)} is outside RAM`);
+    for (let p = off >>> 12; p <= (off + len - 1) >>> 12; p++) {
+      const list = this.watchers.get(p) ?? [];
+      list.push(w);
+      this.watchers.set(p, list);
+      this.flagPage(p << 12, PAGE_WATCH);
+    }
+  }
+
+  /** Reads an aligned value of 1, 2 or 4 bytes from RAM offset `off` (zero-extended). */
+  readRam(off: number, width: Width): number {
+    if (width === 4) return this.i32[off >> 2] >>> 0;
+    if (width === 2) return this.u16[off >> 1];
+    return this.u8[off];
+  }
+
+  /** Writes an aligned value to RAM offset `off`, keeping code caches and watchers informed. */
+  writeRam(off: number, width: Width, value: number): void {
+    if (width === 4) this.i32[off >> 2] = value;
+    else if (width === 2) this.u16[off >> 1] = value;
+    else this.u8[off] = value;
+    const flags = this.pageFlags[off >>> 12];
+    if (flags !== 0) this.noteWrite(off, width, flags);
+  }
+
+  /** Tells code listeners and watchers about a RAM write at `off`. */
+  noteWrite(off: number, len: number, flags = this.pageFlags[off >>> 12]): void {
+    if (flags & PAGE_CODE) {
+      for (const l of this.codeListeners) l.codeWritten(off, len);
+    }
+    if (flags & PAGE_WATCH) {
+      const list = this.watchers.get(off >>> 12);
+      if (list) { for (const w of list) w.stored(off + this.ramBase, len as Width); }
+    }
+  }
+
+  /** DMA read (DmaMemory). */
+  read(paddr: number, dst: Uint8Array): boolean {
+    const off = this.ramOffset(paddr, dst.length);
+    if (off < 0) return false;
+    dst.set(this.u8.subarray(off, off + dst.length));
+    return true;
+  }
+
+  /** DMA write (DmaMemory): code caches are told about every page touched. */
+  write(paddr: number, src: Uint8Array): boolean {
+    const off = this.ramOffset(paddr, src.length);
+    if (off < 0) return false;
+    this.u8.set(src, off);
+    for (let p = off >>> 12; p <= (off + src.length - 1) >>> 12 && src.length > 0; p++) {
+      const flags = this.pageFlags[p];
+      if (flags === 0) continue;
+      const a = Math.max(off, p << 12), b = Math.min(off + src.length, (p + 1) << 12);
+      this.noteWrite(a, b - a, flags);
+    }
+    return true;
+  }
+}

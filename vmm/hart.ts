@@ -1,0 +1,619 @@
+/**
+ * One RISC-V hart (RV32IMAC, privilege modes M, S, U; Privileged ISA 1.12 ch. 3–4):
+ * registers, CSR state, counters, the software TLB, and the slow paths both engines
+ * share — memory accesses that miss the TLB, atomics, system instructions, trap entry
+ * and interrupt selection. The hot loops live in the engines; everything rare is here,
+ * written once (DESIGN §5, §8).
+ */
+
+import type { Bus } from "./bus.ts";
+import { PAGE_CODE } from "./bus.ts";
+import { csrRead, csrWrite } from "./csr.ts";
+import { ACC_FETCH, ACC_LOAD, ACC_STORE, type Access, translate } from "./mmu.ts";
+import type { Width } from "../devices/device.ts";
+import { decode, isWide, newDecoded, pack } from "./decoder.ts";
+import { CAUSE, IRQ, MSTATUS, PRV_M, PRV_S, PRV_U } from "./priv.ts";
+
+export { CAUSE, IRQ, MSTATUS, PRV_M, PRV_S, PRV_U };
+
+/** Software TLB entries per access kind (direct-mapped by virtual page number). */
+export const TLB_SIZE = 1024;
+/** Index mask for the TLB. */
+export const TLB_MASK = TLB_SIZE - 1;
+
+/** Why the hart's run loop stopped. */
+export const STOP = {
+  NONE: 0,
+  /** The machine asked for control (time slice, budget, host I/O). */
+  YIELD: 1,
+  /** The guest powered off or failed; see the machine's exit code. */
+  EXIT: 2,
+} as const;
+
+/** What the machine does for the hart at event points (timers, interrupts, budget). */
+export interface HartHost {
+  /** Called when the hart reaches `nextEvent` or wants attention; may set `stop`. */
+  service(h: Hart): void;
+  /** Current `mtime` for the `time` CSR. */
+  mtime(h: Hart): number;
+}
+
+/** Placeholder for a RAM page with nothing decoded. */
+export const NO_PAGE = new Int32Array(0);
+
+/** Interrupt priority order for selection (Priv §3.1.9): MEI, MSI, MTI, SEI, SSI, STI. */
+const PRIORITY = [11, 3, 7, 9, 1, 5];
+
+const TWO32 = 4294967296;
+
+/** A hart and its slow paths. */
+export class Hart {
+  /** Integer registers; x[32] absorbs writes to x0. */
+  readonly x = new Int32Array(33);
+  /** Address of the current instruction (at engine boundaries: the next to run). */
+  pc = 0;
+  /** Next pc chosen by a system call-out (engines set it to the fall-through first). */
+  npc = 0;
+  /** Current privilege level. */
+  priv = PRV_M;
+
+  // CSR state (Priv ch. 3–4). mip is split: pins driven by devices, bits written by software.
+  mstatus = 0;
+  medeleg = 0;
+  mideleg = 0;
+  mie = 0;
+  mipPins = 0;
+  mipSoft = 0;
+  mtvec = 0;
+  mscratch = 0;
+  mepc = 0;
+  mcause = 0;
+  mtval = 0;
+  mcounteren = 0;
+  menvcfg = 0;
+  stvec = 0;
+  sscratch = 0;
+  sepc = 0;
+  scause = 0;
+  stval = 0;
+  scounteren = 0;
+  senvcfg = 0;
+  satp = 0;
+
+  /** Instructions retired since reset (monotonic; minstret adds an offset). */
+  retired = 0;
+  /** Cycles beyond one per retired instruction: traps, idle time in WFI, costs. */
+  overhead = 0;
+  /** mcycle − virtual cycles, after guest writes to mcycle. */
+  cycleOffset = 0;
+  /** minstret − retired, after guest writes to minstret. */
+  instretOffset = 0;
+
+  /** Nonzero when an exception is raised and not yet taken. */
+  exc = 0;
+  /** Cause of the raised exception. */
+  excCause = 0;
+  /** Trap value of the raised exception. */
+  excTval = 0;
+
+  /** TLB tags: virtual page number | context << 20; -1 is empty. */
+  readonly rtag = new Int32Array(TLB_SIZE).fill(-1);
+  readonly wtag = new Int32Array(TLB_SIZE).fill(-1);
+  readonly ftag = new Int32Array(TLB_SIZE).fill(-1);
+  /** TLB payload: RAM offset minus virtual page address, modulo 2^32. */
+  readonly roff = new Int32Array(TLB_SIZE);
+  readonly woff = new Int32Array(TLB_SIZE);
+  readonly foff = new Int32Array(TLB_SIZE);
+  /** Translation context of data and fetch accesses, pre-shifted by 20. */
+  dctx = 0;
+  fctx = 0;
+
+  /** The engine stops at the first block boundary where `now >= nextEvent`. */
+  nextEvent = 0;
+  /** Set by the host to make the engine return. */
+  stop: number = STOP.NONE;
+  /** Waiting in WFI. */
+  waiting = false;
+  /** LR/SC reservation (physical address), or -1. */
+  reservation = -1;
+
+  /** Decoded instructions per RAM page: [packed, imm] per halfword; NO_PAGE if none yet. */
+  readonly decodePages: Int32Array[];
+  /** Counters the statistics report. */
+  readonly stats = {
+    traps: 0,
+    interrupts: 0,
+    tlbMisses: 0,
+    walkRefs: 0,
+    decodes: 0,
+    codeInvalidations: 0,
+  };
+
+  private readonly scratch = newDecoded();
+
+  /** Creates hart `hartId` on `bus`; `host` services events. */
+  constructor(readonly bus: Bus, readonly hartId: number, public host: HartHost) {
+    // A packed array of one element kind keeps the per-block lookup on V8's fast path.
+    this.decodePages = Array.from({ length: bus.ramSize >>> 12 }, () => NO_PAGE);
+    bus.onPageFlagged = () => this.wtag.fill(-1);
+    bus.codeListeners.push({ codeWritten: (off, len) => this.invalidateCode(off, len) });
+  }
+
+  /** Virtual cycles since reset: the time base of mtime and mcycle. */
+  get now(): number {
+    return this.retired + this.overhead;
+  }
+
+  /** mip as software reads it. */
+  get mip(): number {
+    return this.mipPins | this.mipSoft;
+  }
+
+  // ---- exceptions and traps -------------------------------------------------------
+
+  /** Latches an exception; the engine takes it at the current instruction. */
+  raise(cause: number, tval: number): void {
+    this.exc = 1;
+    this.excCause = cause;
+    this.excTval = tval | 0;
+  }
+
+  /** Raises illegal instruction with the bits of the instruction at `pc` as mtval. */
+  illegal(): void {
+    this.raise(CAUSE.ILLEGAL, this.insnBitsAt(this.pc));
+  }
+
+  /** Takes the latched exception at `pc` (the faulting instruction). */
+  takeException(): void {
+    this.exc = 0;
+    this.trap(this.excCause, this.excTval, false);
+  }
+
+  /** Trap entry (Priv §3.1.6.1, §3.1.7, §4.1.1): delegation, cause, tval, stack of enables. */
+  trap(cause: number, tval: number, interrupt: boolean): void {
+    this.stats.traps++;
+    if (interrupt) this.stats.interrupts++;
+    this.reservation = -1;
+    const deleg = interrupt ? this.mideleg : this.medeleg;
+    const code = interrupt ? (cause | 0x80000000) : cause;
+    let s = this.mstatus;
+    if (this.priv <= PRV_S && ((deleg >>> cause) & 1) !== 0) {
+      this.scause = code | 0;
+      this.sepc = this.pc;
+      this.stval = tval;
+      s = (s & ~(MSTATUS.SPIE | MSTATUS.SPP | MSTATUS.SIE)) |
+        ((s & MSTATUS.SIE) ? MSTATUS.SPIE : 0) | (this.priv === PRV_S ? MSTATUS.SPP : 0);
+      this.pc = vector(this.stvec, cause, interrupt);
+      this.priv = PRV_S;
+    } else {
+      this.mcause = code | 0;
+      this.mepc = this.pc;
+      this.mtval = tval;
+      s = (s & ~(MSTATUS.MPIE | MSTATUS.MPP | MSTATUS.MIE)) |
+        ((s & MSTATUS.MIE) ? MSTATUS.MPIE : 0) | (this.priv << 11);
+      this.pc = vector(this.mtvec, cause, interrupt);
+      this.priv = PRV_M;
+    }
+    this.mstatus = s;
+    this.updateContext();
+  }
+
+  /** Interrupts pending, enabled and takeable now, as a mask (Priv §3.1.9). */
+  takeableInterrupts(): number {
+    const pending = this.mip & this.mie;
+    if (pending === 0) return 0;
+    const m = pending & ~this.mideleg;
+    const mOn = this.priv < PRV_M || (this.mstatus & MSTATUS.MIE) !== 0;
+    if (m !== 0 && mOn) return m;
+    const s = pending & this.mideleg;
+    const sOn = this.priv < PRV_S || (this.priv === PRV_S && (this.mstatus & MSTATUS.SIE) !== 0);
+    return s !== 0 && sOn ? s : 0;
+  }
+
+  /** Takes the highest-priority takeable interrupt, if any. */
+  takeInterrupt(): boolean {
+    const t = this.takeableInterrupts();
+    if (t === 0) return false;
+    for (const bit of PRIORITY) {
+      if ((t >>> bit) & 1) {
+        this.trap(bit, 0, true);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Drives interrupt pins (HartPins for the CLINT and PLIC). */
+  setPending(mask: number, level: boolean): void {
+    const old = this.mipPins;
+    this.mipPins = level ? old | mask : old & ~mask;
+    if (this.mipPins !== old) this.nextEvent = 0;
+  }
+
+  // ---- system instructions (called by the engines; h.pc = this insn, h.npc = next) -----
+
+  /** ecall: environment call from the current mode. */
+  ecall(): void {
+    this.raise(CAUSE.ECALL_U + this.priv, 0);
+  }
+
+  /** ebreak: breakpoint; mtval is the instruction's address. */
+  ebreak(): void {
+    this.raise(CAUSE.BREAKPOINT, this.pc);
+  }
+
+  /** mret (Priv §3.3.2). */
+  mret(): void {
+    if (this.priv < PRV_M) return this.illegal();
+    const s = this.mstatus;
+    const mpp = (s >>> 11) & 3;
+    let n = (s & ~(MSTATUS.MIE | MSTATUS.MPP)) | MSTATUS.MPIE |
+      ((s & MSTATUS.MPIE) ? MSTATUS.MIE : 0);
+    if (mpp !== PRV_M) n &= ~MSTATUS.MPRV;
+    this.mstatus = n;
+    this.priv = mpp;
+    this.npc = this.mepc;
+    this.reservation = -1;
+    this.updateContext();
+    this.nextEvent = 0;
+  }
+
+  /** sret (Priv §3.3.2, TSR §3.1.6.5). */
+  sret(): void {
+    if (this.priv < PRV_S || (this.priv === PRV_S && (this.mstatus & MSTATUS.TSR))) {
+      return this.illegal();
+    }
+    const s = this.mstatus;
+    const spp = (s & MSTATUS.SPP) ? PRV_S : PRV_U;
+    this.mstatus = (s & ~(MSTATUS.SIE | MSTATUS.SPP | MSTATUS.MPRV)) | MSTATUS.SPIE |
+      ((s & MSTATUS.SPIE) ? MSTATUS.SIE : 0);
+    this.priv = spp;
+    this.npc = this.sepc;
+    this.reservation = -1;
+    this.updateContext();
+    this.nextEvent = 0;
+  }
+
+  /** wfi (Priv §3.3.3): illegal in U-mode and, with TW, below M; otherwise wait. */
+  wfi(): void {
+    if (this.priv === PRV_U || (this.priv < PRV_M && (this.mstatus & MSTATUS.TW))) {
+      return this.illegal();
+    }
+    this.waiting = true;
+    this.nextEvent = 0;
+  }
+
+  /** sfence.vma (Priv §4.2.1): flushes the TLB; illegal in U-mode and in S-mode under TVM. */
+  sfenceVma(_vaddr: number, _asid: number): void {
+    if (this.priv === PRV_U || (this.priv === PRV_S && (this.mstatus & MSTATUS.TVM))) {
+      return this.illegal();
+    }
+    this.flushTlb();
+  }
+
+  /** fence.i: stores to code already drop stale decodes, so nothing is left to do. */
+  fenceI(): void {}
+
+  /** csrrw / csrrwi: returns the old value (read only if rd ≠ x0). */
+  csrrw(csr: number, value: number, rdIsZero: boolean): number {
+    if (!this.csrAllowed(csr, true)) return 0;
+    const old = rdIsZero ? 0 : csrRead(this, csr);
+    if (this.exc) return 0;
+    csrWrite(this, csr, value);
+    return old;
+  }
+
+  /** csrrs / csrrsi: sets bits; writes only if the source is not x0 / zero. */
+  csrrs(csr: number, value: number, write: boolean): number {
+    if (!this.csrAllowed(csr, write)) return 0;
+    const old = csrRead(this, csr);
+    if (this.exc) return 0;
+    if (write) csrWrite(this, csr, old | value);
+    return old;
+  }
+
+  /** csrrc / csrrci: clears bits. */
+  csrrc(csr: number, value: number, write: boolean): number {
+    if (!this.csrAllowed(csr, write)) return 0;
+    const old = csrRead(this, csr);
+    if (this.exc) return 0;
+    if (write) csrWrite(this, csr, old & ~value);
+    return old;
+  }
+
+  /** CSR privilege and read-only checks (Priv §2.1); raises illegal instruction. */
+  private csrAllowed(csr: number, write: boolean): boolean {
+    if (this.priv < ((csr >>> 8) & 3) || (write && (csr >>> 10) === 3)) {
+      this.illegal();
+      return false;
+    }
+    return true;
+  }
+
+  // ---- atomics (Unpriv ch. 8) --------------------------------------------------------
+
+  /** lr.w: load and reserve. */
+  lr(va: number): number {
+    const pa = this.atomicAddress(va, ACC_LOAD);
+    if (pa < 0) return 0;
+    const v = this.readPhys(pa, 4, CAUSE.LOAD_ACCESS, va);
+    if (!this.exc) this.reservation = pa;
+    return v | 0;
+  }
+
+  /** sc.w: store if reserved; 0 on success, 1 on failure. The reservation is always cleared. */
+  sc(va: number, value: number): number {
+    const pa = this.atomicAddress(va, ACC_STORE);
+    if (pa < 0) return 0;
+    const ok = this.reservation === pa;
+    this.reservation = -1;
+    if (!ok) return 1;
+    this.writePhys(pa, 4, value, va);
+    return 0;
+  }
+
+  /** AMO op (index into AMO_OPS): returns the old value. */
+  amo(op: number, va: number, src: number): number {
+    const pa = this.atomicAddress(va, ACC_STORE);
+    if (pa < 0) return 0;
+    const old = this.readPhys(pa, 4, CAUSE.STORE_ACCESS, va) | 0;
+    if (this.exc) return 0;
+    let v: number;
+    switch (op) {
+      case 0:
+        v = src;
+        break;
+      case 1:
+        v = (old + src) | 0;
+        break;
+      case 2:
+        v = old ^ src;
+        break;
+      case 3:
+        v = old & src;
+        break;
+      case 4:
+        v = old | src;
+        break;
+      case 5:
+        v = old < src ? old : src;
+        break;
+      case 6:
+        v = old > src ? old : src;
+        break;
+      case 7:
+        v = (old >>> 0) < (src >>> 0) ? old : src;
+        break;
+      default:
+        v = (old >>> 0) > (src >>> 0) ? old : src;
+    }
+    this.writePhys(pa, 4, v, va);
+    return old;
+  }
+
+  /** Translates an atomic's address; misaligned atomics raise (Unpriv §8.4). */
+  private atomicAddress(va: number, acc: Access): number {
+    if (va & 3) {
+      this.raise(acc === ACC_LOAD ? CAUSE.LOAD_MISALIGNED : CAUSE.STORE_MISALIGNED, va);
+      return -1;
+    }
+    return translate(this, va, acc, true);
+  }
+
+  // ---- memory slow paths -------------------------------------------------------------
+
+  /** A load that missed the TLB fast path. Misaligned loads raise (Priv §3.6.3.1, as QEMU). */
+  loadSlow(va: number, size: number, signed: boolean): number {
+    const width = (1 << size) as Width;
+    if (va & (width - 1)) {
+      this.raise(CAUSE.LOAD_MISALIGNED, va);
+      return 0;
+    }
+    const pa = translate(this, va, ACC_LOAD, false);
+    if (pa < 0) return 0;
+    const off = this.bus.ramOffset(pa, width);
+    if (off >= 0) this.fillTlb(this.rtag, this.roff, va, this.dctx, off);
+    const v = this.readPhys(pa, width, CAUSE.LOAD_ACCESS, va);
+    if (!signed || width === 4) return v | 0;
+    return width === 2 ? (v << 16) >> 16 : (v << 24) >> 24;
+  }
+
+  /** A store that missed the TLB fast path. */
+  storeSlow(va: number, size: number, value: number): void {
+    const width = (1 << size) as Width;
+    if (va & (width - 1)) {
+      this.raise(CAUSE.STORE_MISALIGNED, va);
+      return;
+    }
+    const pa = translate(this, va, ACC_STORE, false);
+    if (pa < 0) return;
+    const off = this.bus.ramOffset(pa, width);
+    if (off >= 0 && this.bus.pageFlags[off >>> 12] === 0) {
+      this.fillTlb(this.wtag, this.woff, va, this.dctx, off);
+    }
+    this.writePhys(pa, width, value, va);
+  }
+
+  /** Reads physical memory: RAM or a device; anything else is an access fault. */
+  readPhys(pa: number, width: Width, faultCause: number, va: number): number {
+    const off = this.bus.ramOffset(pa, width);
+    if (off >= 0) return this.bus.readRam(off, width);
+    const d = this.bus.device(pa);
+    if (d && pa + width <= d.base + d.size) return d.read(pa - d.base, width);
+    this.raise(faultCause, va);
+    return 0;
+  }
+
+  /** Writes physical memory; any store also breaks a reservation on that word. */
+  writePhys(pa: number, width: Width, value: number, va: number): void {
+    if (this.reservation === (pa & ~3)) this.reservation = -1;
+    const off = this.bus.ramOffset(pa, width);
+    if (off >= 0) return this.bus.writeRam(off, width, value);
+    const d = this.bus.device(pa);
+    if (d && pa + width <= d.base + d.size) return d.write(pa - d.base, width, value);
+    this.raise(CAUSE.STORE_ACCESS, va);
+  }
+
+  /**
+   * Translates `pc` for fetch and returns the RAM offset of the instruction, filling the
+   * fetch TLB; raises a fetch fault and returns -1 otherwise.
+   */
+  fetchSlow(pc: number): number {
+    const pa = translate(this, pc, ACC_FETCH, false);
+    if (pa < 0) return -1;
+    const off = this.bus.ramOffset(pa, 2);
+    if (off < 0) {
+      this.raise(CAUSE.FETCH_ACCESS, pc);
+      return -1;
+    }
+    this.fillTlb(this.ftag, this.foff, pc, this.fctx, off);
+    return off;
+  }
+
+  /** Enters a translation in one of the TLBs. */
+  private fillTlb(tag: Int32Array, offs: Int32Array, va: number, ctx: number, off: number): void {
+    this.stats.tlbMisses++;
+    const vpn = va >>> 12;
+    const t = vpn & TLB_MASK;
+    tag[t] = vpn | ctx;
+    offs[t] = ((off & ~0xfff) - (va & ~0xfff)) | 0;
+  }
+
+  /** Empties every TLB (satp writes, sfence.vma, SUM/MXR changes). */
+  flushTlb(): void {
+    this.rtag.fill(-1);
+    this.wtag.fill(-1);
+    this.ftag.fill(-1);
+  }
+
+  /** Recomputes the translation contexts after a change of privilege, satp or mstatus. */
+  updateContext(): void {
+    const paging = (this.satp >>> 31) === 1;
+    const p = this.priv;
+    this.fctx = paging && p !== PRV_M ? (p === PRV_S ? 1 : 2) << 20 : 0;
+    const s = this.mstatus;
+    const dp = p === PRV_M && (s & MSTATUS.MPRV) ? (s >>> 11) & 3 : p;
+    this.dctx = paging && dp !== PRV_M ? (dp === PRV_S ? 1 : 2) << 20 : 0;
+  }
+
+  // ---- decode cache --------------------------------------------------------------------
+
+  /** The decode page for RAM page `page`, created (and the page flagged as code) on first use. */
+  decodePage(page: number): Int32Array {
+    let d = this.decodePages[page];
+    if (d === NO_PAGE) {
+      d = new Int32Array(4096);
+      this.decodePages[page] = d;
+      this.bus.flagPage(page << 12, PAGE_CODE);
+    }
+    return d;
+  }
+
+  /**
+   * Decodes the instruction at `pc` (RAM offset `off`) into decode page `dp` slot `slot`.
+   * Returns the packed word and leaves the immediate in `decodedImm`. An instruction that
+   * straddles a page is decoded but not cached (its second half may be remapped).
+   */
+  decodeAt(dp: Int32Array, slot: number, pc: number, off: number): number {
+    this.stats.decodes++;
+    const u16 = this.bus.u16;
+    const lo = u16[off >> 1];
+    let hi = 0;
+    let cache = true;
+    if (isWide(lo)) {
+      if ((pc & 0xfff) === 0xffe) {
+        const off2 = this.fetchSlow((pc + 2) | 0);
+        if (off2 < 0) {
+          this.excTval = (pc + 2) | 0; // the fault is on the second page (Priv §3.1.16)
+          return 0;
+        }
+        hi = u16[off2 >> 1];
+        cache = false;
+      } else {
+        hi = u16[(off >> 1) + 1];
+      }
+    }
+    const d = decode(lo, hi, this.scratch);
+    const w = pack(d);
+    this.decodedImm = d.imm;
+    if (cache) {
+      dp[slot] = w;
+      dp[slot + 1] = d.imm;
+    }
+    return w;
+  }
+
+  /** Immediate of the last `decodeAt`. */
+  decodedImm = 0;
+
+  /** Drops decoded instructions overlapping RAM bytes [off, off + len). */
+  invalidateCode(off: number, len: number): void {
+    const page = off >>> 12;
+    const dp = this.decodePages[page];
+    if (dp === NO_PAGE) return;
+    this.stats.codeInvalidations++;
+    // A 4-byte instruction starting 2 bytes before `off` overlaps too.
+    const first = Math.max(off - 2, page << 12) & 0xfff;
+    const last = Math.min(off + len - 1, (page << 12) + 0xfff) & 0xfff;
+    for (let b = first >> 1; b <= last >> 1; b++) {
+      dp[b * 2] = 0;
+    }
+  }
+
+  /** Raw bits of the instruction at virtual `pc` (for mtval); 0 if unreadable. */
+  insnBitsAt(pc: number): number {
+    const savedExc = this.exc;
+    const pa = translate(this, pc, ACC_FETCH, false);
+    this.exc = savedExc;
+    if (pa < 0) return 0;
+    const off = this.bus.ramOffset(pa, 2);
+    if (off < 0) return 0;
+    const lo = this.bus.u16[off >> 1];
+    if (!isWide(lo)) return lo;
+    const pa2 = translate(this, (pc + 2) | 0, ACC_FETCH, false);
+    this.exc = savedExc;
+    const off2 = pa2 < 0 ? -1 : this.bus.ramOffset(pa2, 2);
+    return off2 < 0 ? lo : (lo | (this.bus.u16[off2 >> 1] << 16));
+  }
+
+  // ---- counters --------------------------------------------------------------------------
+
+  /** mcycle (64-bit). */
+  get mcycle(): number {
+    return this.now + this.cycleOffset;
+  }
+
+  /** minstret (64-bit). */
+  get minstret(): number {
+    return this.retired + this.instretOffset;
+  }
+
+  /** Sets the low or high half of mcycle. */
+  setMcycle(half: 0 | 1, v: number): void {
+    this.cycleOffset = setHalf(this.mcycle, half, v) - this.now;
+  }
+
+  /** Sets the low or high half of minstret. */
+  setMinstret(half: 0 | 1, v: number): void {
+    this.instretOffset = setHalf(this.minstret, half, v) - this.retired;
+  }
+}
+
+/** Replaces one 32-bit half of a 64-bit counter held in a double. */
+function setHalf(cur: number, half: 0 | 1, v: number): number {
+  const c = ((cur % 2 ** 64) + 2 ** 64) % 2 ** 64;
+  const hi = Math.floor(c / TWO32), lo = c % TWO32;
+  return half === 0 ? hi * TWO32 + (v >>> 0) : (v >>> 0) * TWO32 + lo;
+}
+
+/** Trap vector address (Priv §3.1.7): vectored mode only for interrupts. */
+function vector(tvec: number, cause: number, interrupt: boolean): number {
+  const base = tvec & ~3;
+  return (interrupt && (tvec & 3) === 1 ? base + 4 * cause : base) | 0;
+}
+
+/** Splits a 64-bit counter into its low and high words. */
+export function counterHalf(v: number, half: 0 | 1): number {
+  const c = ((v % 2 ** 64) + 2 ** 64) % 2 ** 64;
+  return (half === 0 ? c % TWO32 : Math.floor(c / TWO32)) | 0;
+}

@@ -1,0 +1,152 @@
+/**
+ * The reference interpreter, generated from the instruction table (`insns.ts`) so that
+ * each instruction's meaning is written once (DESIGN §1.4, §8). The generated loop
+ * runs blocks: a block starts where the last one ended and ends at a control transfer,
+ * a system call-out, a page boundary or `MAX_BLOCK` instructions. Events (timers,
+ * interrupts, budgets) are looked at only between blocks — the points the translator
+ * stops at too, so both engines give the same results.
+ *
+ * Decoded instructions are cached per RAM page (two int32 per halfword); memory
+ * accesses hit the hart's software TLB inline and fall back to `Hart` slow paths.
+ */
+
+import { type Emitter, endsBlock, helpers, INSNS } from "./insns.ts";
+import { OP_ILLEGAL, PACK_RD, PACK_RS1, PACK_RS2 } from "./decoder.ts";
+import { type Hart, NO_PAGE, TLB_MASK } from "./hart.ts";
+
+/** Longest block, in instructions (shared with the translator). */
+export const MAX_BLOCK = 64;
+
+/** Runs the hart until `h.stop` is set by the host. */
+export type RunFn = (h: Hart) => void;
+
+const RD = `((w >>> ${PACK_RD}) & 63)`;
+const RS1 = `((w >>> ${PACK_RS1}) & 63)`;
+const RS2 = `((w >>> ${PACK_RS2}) & 63)`;
+
+/** The interpreter's view of operands: fields come from the packed decode word. */
+const interpEmitter: Emitter = {
+  rs1: `x[${RS1}]`,
+  rs2: `x[${RS2}]`,
+  imm: "imm",
+  rs1Field: RS1,
+  rdIsZero: `(${RD} === 32)`,
+  pc: "pc",
+  npc: "npc",
+};
+
+/** Flushes the local instruction count before a slow path that may observe time. */
+const FLUSH = "h.retired = icount;";
+/** Re-reads what a slow path may have changed. */
+const RELOAD = "limit = h.nextEvent - h.overhead; dctx = h.dctx; fctx = h.fctx;";
+
+const VIEWS = [
+  ["i8", "u8"],
+  ["i16", "u16"],
+  ["i32", "i32"],
+] as const;
+
+function caseBody(k: number): string {
+  const d = INSNS[k];
+  const e = interpEmitter;
+  const s = d.sem;
+  switch (s.kind) {
+    case "alu":
+      return `x[${RD}] = ${s.expr(e)}; break;`;
+    case "load": {
+      const view = VIEWS[s.size][s.signed ? 0 : 1];
+      const align = (1 << s.size) - 1;
+      return `a = (${e.rs1} + imm) | 0; vpn = a >>> 12; t = vpn & ${TLB_MASK};
+        if (rtag[t] === (vpn | dctx)${align ? ` && (a & ${align}) === 0` : ""}) {
+          v = ${view}[(a + roff[t]) ${s.size ? `>> ${s.size}` : "| 0"}];
+        } else {
+          ${FLUSH} v = h.loadSlow(a, ${s.size}, ${s.signed}); ${RELOAD}
+          if (h.exc !== 0) break block;
+        }
+        x[${RD}] = v; break;`;
+    }
+    case "store": {
+      const view = VIEWS[s.size][1];
+      const align = (1 << s.size) - 1;
+      return `a = (${e.rs1} + imm) | 0; vpn = a >>> 12; t = vpn & ${TLB_MASK};
+        if (wtag[t] === (vpn | dctx)${align ? ` && (a & ${align}) === 0` : ""}) {
+          ${view}[(a + woff[t]) ${s.size ? `>> ${s.size}` : "| 0"}] = ${e.rs2};
+        } else {
+          ${FLUSH} h.storeSlow(a, ${s.size}, ${e.rs2}); ${RELOAD}
+          if (h.exc !== 0) break block;
+        }
+        break;`;
+    }
+    case "branch":
+      return `icount++; pc = (${s.cond(e)}) ? (pc + imm) | 0 : npc; continue outer;`;
+    case "jump":
+      return `t = ${s.target(e)}; x[${RD}] = npc; pc = t; icount++; continue outer;`;
+    case "call": {
+      const head = `h.pc = pc; h.npc = npc; ${FLUSH} v = ${s.call(e)}; ${RELOAD}
+        if (h.exc !== 0) break block;${s.writesRd ? ` x[${RD}] = v;` : ""}`;
+      return endsBlock(d) ? `${head} icount++; pc = h.npc; continue outer;` : `${head} break;`;
+    }
+  }
+}
+
+/** Generates the interpreter's source text (exposed for inspection and tests). */
+export function interpreterSource(): string {
+  const cases = INSNS.map((_, k) => `case ${k + 1}: { ${caseBody(k)} }`).join("\n");
+  return `
+  const x = h.x, bus = h.bus, u8 = bus.u8, i8 = bus.i8, u16 = bus.u16, i16 = bus.i16, i32 = bus.i32;
+  const rtag = h.rtag, roff = h.roff, wtag = h.wtag, woff = h.woff, ftag = h.ftag, foff = h.foff;
+  const pages = h.decodePages;
+  let pc = h.pc | 0, icount = h.retired, limit = h.nextEvent - h.overhead;
+  let dctx = h.dctx, fctx = h.fctx;
+  let v = 0, a = 0, t = 0, vpn = 0, ro = 0;
+  outer: for (;;) {
+    if (icount >= limit) {
+      h.pc = pc; ${FLUSH}
+      h.host.service(h);
+      if (h.stop !== 0) return;
+      pc = h.pc | 0; ${RELOAD}
+    }
+    vpn = pc >>> 12; t = vpn & ${TLB_MASK};
+    if (ftag[t] === (vpn | fctx)) {
+      ro = (pc + foff[t]) | 0;
+    } else {
+      ${FLUSH} ro = h.fetchSlow(pc); ${RELOAD}
+      if (h.exc !== 0) { ro = -1; }
+    }
+    let dp = NO_PAGE;
+    if (ro >= 0) {
+      dp = pages[ro >>> 12];
+      if (dp === NO_PAGE) dp = h.decodePage(ro >>> 12);
+    }
+    let n = 0;
+    block: for (;;) {
+      if (dp === NO_PAGE) break block;
+      const s = (pc & 0xffe);
+      let w = dp[s], imm = dp[s + 1];
+      if (w === 0) {
+        w = h.decodeAt(dp, s, pc, (ro & ~0xfff) | (pc & 0xfff)); imm = h.decodedImm;
+        if (h.exc !== 0) break block;
+      }
+      const npc = (pc + 4 - ((w >>> 25) & 2)) | 0;
+      switch (w & 255) {
+        ${cases}
+        case ${OP_ILLEGAL}: h.raise(2, imm); break block;
+        default: throw new Error("bad decode word " + w);
+      }
+      icount++;
+      if (++n === ${MAX_BLOCK} || ((pc ^ npc) >>> 12) !== 0) { pc = npc; continue outer; }
+      pc = npc;
+    }
+    // An exception at pc (or a stop requested by a device during this instruction).
+    h.pc = pc; ${FLUSH}
+    if (h.stop !== 0) { h.exc = 0; return; }
+    h.takeException();
+    pc = h.pc | 0; ${RELOAD}
+  }`;
+}
+
+/** Builds the interpreter. */
+export function buildInterpreter(): RunFn {
+  const f = new Function("H", "NO_PAGE", `return function interpret(h) {${interpreterSource()}}`);
+  return f(helpers, NO_PAGE) as RunFn;
+}

@@ -1,0 +1,283 @@
+/**
+ * The QEMU `virt` board with one hart and no hypervisor (DESIGN §3, `bare` in §4):
+ * RAM, CLINT, PLIC, UART 16550, SiFive test finisher, HTIF when the image has `tohost`,
+ * and an optional virtio-mmio block device in slot 0. It loads an image, places the
+ * device tree, and services the hart's events: timer deadlines, interrupts, WFI, the
+ * instruction budget and power-off.
+ *
+ * Time is virtual: the core runs at `CORE_HZ` (one cycle per retired instruction plus
+ * modelled overheads), and `mtime` advances at 10 MHz from those cycles (DESIGN §1.2).
+ */
+
+import { Bus } from "./bus.ts";
+import { Hart, type HartHost, PRV_M, STOP } from "./hart.ts";
+import { buildInterpreter, type RunFn } from "./interpreter.ts";
+import { isElf, parseElf } from "./elf.ts";
+import { UserError } from "./errors.ts";
+import { Clint } from "../devices/clint.ts";
+import { Plic } from "../devices/plic.ts";
+import { Uart16550 } from "../devices/uart16550.ts";
+import { TestFinisher } from "../devices/test_finisher.ts";
+import { Htif } from "../devices/htif.ts";
+import { VirtioMmio } from "../devices/virtio_mmio.ts";
+import { VirtioBlk } from "../devices/virtio_blk.ts";
+import { buildVirtFdt } from "../devices/fdt.ts";
+import type { BlockBackend, ConsolePort } from "../devices/device.ts";
+import * as map from "../devices/virt_map.ts";
+
+/** Virtual core clock: 100 MHz, so 10 cycles per 10 MHz mtime tick. */
+export const CORE_HZ = 100_000_000;
+/** Core cycles per mtime tick. */
+export const CYCLES_PER_TICK = CORE_HZ / map.TIMEBASE_HZ;
+
+/** The ISA string the device tree advertises. */
+export const ISA_STRING = "rv32imac_zicsr_zifencei";
+
+/** How to build a machine. */
+export interface MachineOptions {
+  /** The guest image: ELF32 RISC-V executable, or a raw binary loaded at RAM base. */
+  image: Uint8Array;
+  /** Name of the image for messages. */
+  imageName?: string;
+  /** RAM size in bytes (a multiple of 4 KiB); default 128 MiB. */
+  ramSize?: number;
+  /** Backing store of the virtio block device in slot 0. */
+  disk?: BlockBackend;
+  /** Virtio transport: 1 = legacy, 2 = modern (default). */
+  virtioVersion?: 1 | 2;
+  /** Kernel command line for /chosen/bootargs. */
+  bootargs?: string;
+  /** Where console output goes. */
+  console: ConsolePort;
+  /** Stop after this many retired instructions. */
+  maxInsns?: number;
+  /** Execution engine (the interpreter is the reference). */
+  engine?: "interp";
+}
+
+/** How a run ended. */
+export type Outcome =
+  | { kind: "exit"; code: number }
+  | { kind: "reset" }
+  | { kind: "budget" }
+  | { kind: "halt"; reason: string }
+  | { kind: "yield" };
+
+let sharedInterpreter: RunFn | undefined;
+
+/** One virt machine with one hart. */
+export class Machine implements HartHost {
+  /** The physical address space. */
+  readonly bus: Bus;
+  /** Hart 0. */
+  readonly hart: Hart;
+  /** Core-local interruptor. */
+  readonly clint: Clint;
+  /** Platform-level interrupt controller. */
+  readonly plic: Plic;
+  /** The console UART. */
+  readonly uart: Uart16550;
+  /** HTIF, if the image defines `tohost`. */
+  readonly htif?: Htif;
+  /** The virtio-mmio transport of the disk, if any. */
+  readonly virtio?: VirtioMmio;
+  /** Entry point. */
+  readonly entry: number;
+  /** Guest-physical address of the device tree. */
+  readonly fdtAddr: number;
+  /** Whether more console input may still arrive from the host. */
+  inputOpen = false;
+
+  private outcome: Outcome | null = null;
+  private readonly maxInsns: number;
+  private sliceEnd = Infinity;
+  private readonly run: RunFn;
+
+  /** Builds the board and loads the image; throws UserError for a bad image or option. */
+  constructor(opts: MachineOptions) {
+    const ramSize = opts.ramSize ?? map.RAM_DEFAULT_SIZE;
+    if (!Number.isInteger(ramSize) || ramSize < 64 * 1024 || ramSize % 4096 !== 0) {
+      throw new UserError(`memory size ${ramSize} must be a whole number of 4 KiB pages, ≥ 64 KiB`);
+    }
+    if (ramSize > 0x7000_0000) throw new UserError("memory size is limited to 1792 MiB");
+    this.maxInsns = opts.maxInsns ?? Infinity;
+    this.bus = new Bus(map.RAM_BASE, ramSize);
+    this.hart = new Hart(this.bus, 0, this);
+    const hart = this.hart;
+    const time = {
+      mtime: () => Math.floor(hart.now / CYCLES_PER_TICK),
+      reschedule: () => {
+        hart.nextEvent = 0;
+      },
+    };
+    const power = {
+      exit: (code: number) => this.finish({ kind: "exit", code }),
+      reset: () => this.finish({ kind: "reset" }),
+    };
+    this.clint = new Clint(map.CLINT_BASE, [hart], time);
+    this.plic = new Plic(map.PLIC_BASE, [hart]);
+    this.uart = new Uart16550(map.UART_BASE, this.plic.source(map.UART_IRQ), opts.console);
+    this.bus.attach(new TestFinisher(map.TEST_BASE, power));
+    this.bus.attach(this.clint);
+    this.bus.attach(this.plic);
+    this.bus.attach(this.uart);
+    if (opts.disk) {
+      this.virtio = new VirtioMmio(
+        map.VIRTIO_BASE,
+        this.plic.source(map.VIRTIO_IRQ),
+        this.bus,
+        new VirtioBlk(opts.disk),
+        { version: opts.virtioVersion ?? 2, name: "virtio0" },
+      );
+      this.bus.attach(this.virtio);
+    }
+
+    const name = opts.imageName ?? "image";
+    const loaded = this.load(opts.image, name);
+    this.entry = loaded.entry;
+    if (loaded.tohost !== undefined) {
+      this.htif = new Htif(this.bus, loaded.tohost, loaded.fromhost ?? null, opts.console, power);
+      const r = this.htif.range();
+      this.bus.watch(r.base, r.size, this.htif);
+    }
+
+    const fdt = buildVirtFdt({
+      ramBase: map.RAM_BASE,
+      ramSize,
+      harts: 1,
+      isa: ISA_STRING,
+      bootargs: opts.bootargs ?? "",
+      virtioSlots: map.VIRTIO_COUNT,
+    }).toBlob();
+    // Like QEMU: at the end of RAM, 2 MiB-aligned when there is room.
+    const end = map.RAM_BASE + ramSize;
+    let at = Math.floor((end - fdt.length) / 0x200000) * 0x200000;
+    if (at < loaded.top) at = Math.floor((end - fdt.length) / 8) * 8;
+    if (at < loaded.top) throw new UserError(`${name} leaves no room for the device tree in RAM`);
+    this.bus.u8.set(fdt, at - map.RAM_BASE);
+    this.fdtAddr = at;
+
+    hart.pc = this.entry | 0;
+    hart.priv = PRV_M;
+    hart.x[10] = 0; // a0: hart id
+    hart.x[11] = at | 0; // a1: device tree
+    hart.updateContext();
+    this.run = sharedInterpreter ??= buildInterpreter();
+  }
+
+  /** Copies the image into RAM; returns entry, the end of loaded data and HTIF symbols. */
+  private load(
+    image: Uint8Array,
+    name: string,
+  ): { entry: number; top: number; tohost?: number; fromhost?: number } {
+    const ramEnd = map.RAM_BASE + this.bus.ramSize;
+    const inRam = (a: number, len: number) => a >= map.RAM_BASE && a + len <= ramEnd;
+    if (!isElf(image)) {
+      if (image.length === 0) throw new UserError(`${name} is empty`);
+      if (!inRam(map.RAM_BASE, image.length)) {
+        throw new UserError(`${name} (${image.length} bytes) does not fit in RAM`);
+      }
+      this.bus.u8.set(image, 0);
+      return { entry: map.RAM_BASE, top: map.RAM_BASE + image.length };
+    }
+    const elf = parseElf(image, name);
+    let top = map.RAM_BASE;
+    for (const s of elf.segments) {
+      if (!inRam(s.paddr, s.memsz)) {
+        throw new UserError(
+          `${name}: segment at 0x${s.paddr.toString(16)} (${s.memsz} bytes) lies outside RAM ` +
+            `0x${map.RAM_BASE.toString(16)}–0x${(ramEnd - 1).toString(16)}`,
+        );
+      }
+      const off = s.paddr - map.RAM_BASE;
+      this.bus.u8.fill(0, off, off + s.memsz);
+      this.bus.u8.set(s.data, off);
+      top = Math.max(top, s.paddr + s.memsz);
+    }
+    return {
+      entry: elf.entryPaddr,
+      top,
+      tohost: elf.symbols.get("tohost"),
+      fromhost: elf.symbols.get("fromhost"),
+    };
+  }
+
+  /** Records how the run ends and makes the engine stop at once. */
+  private finish(o: Outcome): void {
+    if (this.outcome === null) this.outcome = o;
+    const h = this.hart;
+    h.stop = STOP.EXIT;
+    h.nextEvent = 0;
+    h.exc = 1; // leave the current block right after this access
+  }
+
+  /** mtime for the `time` CSR. */
+  mtime(_h: Hart): number {
+    return this.clint.mtime();
+  }
+
+  /** Event service (HartHost): runs between blocks when `now >= nextEvent`. */
+  service(h: Hart): void {
+    for (;;) {
+      if (this.outcome !== null) {
+        h.stop = STOP.EXIT;
+        return;
+      }
+      if (h.retired >= this.maxInsns) return this.finish({ kind: "budget" });
+      if (h.now >= this.sliceEnd) {
+        h.stop = STOP.YIELD;
+        return;
+      }
+      this.clint.update();
+      if (h.waiting) {
+        if ((h.mip & h.mie) !== 0) {
+          h.waiting = false;
+        } else {
+          const d = this.clint.nextDeadline();
+          if (d === Infinity) {
+            if (this.inputOpen) {
+              h.stop = STOP.YIELD;
+              return;
+            }
+            return this.finish({
+              kind: "halt",
+              reason: "the guest waits (wfi) for an interrupt that can never arrive",
+            });
+          }
+          // Sleep: idle cycles pass until the deadline (bounded by the budget and slice).
+          const at = Math.min(d * CYCLES_PER_TICK, this.sliceEnd);
+          if (at > h.now) h.overhead += at - h.now;
+          continue;
+        }
+      }
+      h.takeInterrupt();
+      let next = this.clint.nextDeadline() * CYCLES_PER_TICK;
+      if (this.maxInsns !== Infinity) next = Math.min(next, h.now + (this.maxInsns - h.retired));
+      h.nextEvent = Math.min(next, this.sliceEnd);
+      return;
+    }
+  }
+
+  /**
+   * Runs until the guest exits, the budget runs out, or (with `slice`) that many cycles
+   * pass — then the outcome is `yield` and the caller may feed input and call again.
+   */
+  runFor(slice = Infinity): Outcome {
+    const h = this.hart;
+    this.sliceEnd = h.now + slice;
+    h.nextEvent = 0;
+    h.stop = STOP.NONE;
+    while (this.outcome === null) {
+      this.run(h);
+      if (h.stop === STOP.YIELD) return { kind: "yield" };
+    }
+    return this.outcome;
+  }
+
+  /** Feeds host console input to the UART (and HTIF). */
+  input(bytes: Uint8Array): void {
+    this.uart.receive(bytes);
+    this.htif?.receive(bytes);
+    this.hart.nextEvent = 0;
+  }
+}
