@@ -593,3 +593,18 @@ function setAddressHalf(q: Virtqueue, offset: number, v: number): void {
   else if (offset < R_QUEUE_DEVICE_LOW) q.driver = merge(q.driver);
   else q.device = merge(q.device);
 }
+
+/**
+ * An empty slot: QEMU's virt machine maps all eight virtio-mmio transports and reports
+ * device id 0 ("no device", Virtio 1.2 §4.2.2.1) where nothing is plugged in, so
+ * drivers probe every slot without faulting.
+ */
+export const NO_DEVICE: VirtioDevice = {
+  deviceId: 0,
+  numQueues: 0,
+  deviceFeatures: () => 0,
+  configRead: () => 0,
+  configWrite: () => {},
+  handle: () => 0,
+  reset: () => {},
+};

@@ -19,7 +19,7 @@ import { Plic } from "../devices/plic.ts";
 import { Uart16550 } from "../devices/uart16550.ts";
 import { TestFinisher } from "../devices/test_finisher.ts";
 import { Htif } from "../devices/htif.ts";
-import { VirtioMmio } from "../devices/virtio_mmio.ts";
+import { NO_DEVICE, VirtioMmio } from "../devices/virtio_mmio.ts";
 import { VirtioBlk } from "../devices/virtio_blk.ts";
 import { buildVirtFdt } from "../devices/fdt.ts";
 import type { BlockBackend, ConsolePort } from "../devices/device.ts";
@@ -121,15 +121,17 @@ export class Machine implements HartHost {
     this.bus.attach(this.clint);
     this.bus.attach(this.plic);
     this.bus.attach(this.uart);
-    if (opts.disk) {
-      this.virtio = new VirtioMmio(
-        map.VIRTIO_BASE,
-        this.plic.source(map.VIRTIO_IRQ),
+    for (let n = 0; n < map.VIRTIO_COUNT; n++) {
+      const dev = n === 0 && opts.disk ? new VirtioBlk(opts.disk) : NO_DEVICE;
+      const t = new VirtioMmio(
+        map.VIRTIO_BASE + n * map.VIRTIO_STRIDE,
+        this.plic.source(map.VIRTIO_IRQ + n),
         this.bus,
-        new VirtioBlk(opts.disk),
-        { version: opts.virtioVersion ?? 2, name: "virtio0" },
+        dev,
+        { version: opts.virtioVersion ?? 2, name: `virtio${n}` },
       );
-      this.bus.attach(this.virtio);
+      this.bus.attach(t);
+      if (dev !== NO_DEVICE) this.virtio = t;
     }
 
     const name = opts.imageName ?? "image";
