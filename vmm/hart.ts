@@ -237,9 +237,9 @@ export class Hart {
     this.raise(CAUSE.ECALL_U + this.priv, 0);
   }
 
-  /** ebreak: breakpoint; mtval is the instruction's address. */
+  /** ebreak: breakpoint; mtval is 0 (allowed by Priv §3.1.16, and what QEMU reports). */
   ebreak(): void {
-    this.raise(CAUSE.BREAKPOINT, this.pc);
+    this.raise(CAUSE.BREAKPOINT, 0);
   }
 
   /** mret (Priv §3.3.2). */
