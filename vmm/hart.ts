@@ -36,6 +36,8 @@ export interface HartHost {
   service(h: Hart): void;
   /** Current `mtime` for the `time` CSR. */
   mtime(h: Hart): number;
+  /** The hart can make no progress ever again; the host stops it with `reason`. */
+  halt(reason: string): void;
 }
 
 /** Placeholder for a RAM page with nothing decoded. */
@@ -122,6 +124,7 @@ export class Hart {
   /** Counters the statistics report. */
   readonly stats = {
     traps: 0,
+    exceptions: 0,
     interrupts: 0,
     tlbMisses: 0,
     walkRefs: 0,
@@ -144,6 +147,11 @@ export class Hart {
     return this.retired + this.overhead;
   }
 
+  /** Instructions executed: retired plus those that raised an exception. */
+  get executed(): number {
+    return this.retired + this.stats.exceptions;
+  }
+
   /** mip as software reads it. */
   get mip(): number {
     return this.mipPins | this.mipSoft;
@@ -163,11 +171,32 @@ export class Hart {
     this.raise(CAUSE.ILLEGAL, this.insnBitsAt(this.pc));
   }
 
-  /** Takes the latched exception at `pc` (the faulting instruction). */
+  /**
+   * Takes the latched exception at `pc` (the faulting instruction). The attempt costs a
+   * cycle, so time and budgets advance even when every instruction traps.
+   */
   takeException(): void {
     this.exc = 0;
-    this.trap(this.excCause, this.excTval, false);
+    this.overhead += 1;
+    this.stats.exceptions++;
+    const c = this.excCause;
+    if (
+      (c === CAUSE.FETCH_ACCESS || c === CAUSE.FETCH_PAGE) && this.pc === this.lastVector &&
+      this.retired === this.lastTrapRetired
+    ) {
+      // The handler itself cannot be fetched: no instruction can ever retire again.
+      return this.host.halt(
+        `the trap handler at 0x${(this.pc >>> 0).toString(16)} cannot be fetched ` +
+          `(cause ${c}); the guest can make no progress`,
+      );
+    }
+    this.trap(c, this.excTval, false);
+    this.lastTrapRetired = this.retired;
+    this.lastVector = this.pc;
   }
+
+  private lastTrapRetired = -1;
+  private lastVector = -1;
 
   /** Trap entry (Priv §3.1.6.1, §3.1.7, §4.1.1): delegation, cause, tval, stack of enables. */
   trap(cause: number, tval: number, interrupt: boolean): void {

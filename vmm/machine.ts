@@ -49,7 +49,7 @@ export interface MachineOptions {
   bootargs?: string;
   /** Where console output goes. */
   console: ConsolePort;
-  /** Stop after this many retired instructions. */
+  /** Stop after this many executed instructions (retired, or trapped). */
   maxInsns?: number;
   /** Execution engine (the interpreter is the reference). */
   engine?: "interp";
@@ -213,6 +213,11 @@ export class Machine implements HartHost {
     h.exc = 1; // leave the current block right after this access
   }
 
+  /** Stops the run for good (HartHost). */
+  halt(reason: string): void {
+    this.finish({ kind: "halt", reason });
+  }
+
   /** mtime for the `time` CSR. */
   mtime(_h: Hart): number {
     return this.clint.mtime();
@@ -225,7 +230,7 @@ export class Machine implements HartHost {
         h.stop = STOP.EXIT;
         return;
       }
-      if (h.retired >= this.maxInsns) return this.finish({ kind: "budget" });
+      if (h.executed >= this.maxInsns) return this.finish({ kind: "budget" });
       if (h.now >= this.sliceEnd) {
         h.stop = STOP.YIELD;
         return;
@@ -254,7 +259,7 @@ export class Machine implements HartHost {
       }
       h.takeInterrupt();
       let next = this.clint.nextDeadline() * CYCLES_PER_TICK;
-      if (this.maxInsns !== Infinity) next = Math.min(next, h.now + (this.maxInsns - h.retired));
+      if (this.maxInsns !== Infinity) next = Math.min(next, h.now + (this.maxInsns - h.executed));
       h.nextEvent = Math.min(next, this.sliceEnd);
       return;
     }
