@@ -46,8 +46,6 @@ export const NO_PAGE = new Int32Array(0);
 /** Interrupt priority order for selection (Priv §3.1.9): MEI, MSI, MTI, SEI, SSI, STI. */
 const PRIORITY = [11, 3, 7, 9, 1, 5];
 
-const TWO32 = 4294967296;
-
 /** A hart and its slow paths. */
 export class Hart {
   /** Integer registers; x[32] absorbs writes to x0. */
@@ -86,10 +84,10 @@ export class Hart {
   retired = 0;
   /** Cycles beyond one per retired instruction: traps, idle time in WFI, costs. */
   overhead = 0;
-  /** mcycle − virtual cycles, after guest writes to mcycle. */
-  cycleOffset = 0;
-  /** minstret − retired, after guest writes to minstret. */
-  instretOffset = 0;
+  /** mcycle − virtual cycles (mod 2^64), after guest writes to mcycle. */
+  cycleOffset = 0n;
+  /** minstret − retired (mod 2^64), after guest writes to minstret. */
+  instretOffset = 0n;
 
   /** Nonzero when an exception is raised and not yet taken. */
   exc = 0;
@@ -431,27 +429,29 @@ export class Hart {
 
   // ---- memory slow paths -------------------------------------------------------------
 
-  /** A load that missed the TLB fast path. Misaligned loads raise (Priv §3.6.3.1, as QEMU). */
+  /** A load that missed the TLB fast path (or is misaligned). */
   loadSlow(va: number, size: number, signed: boolean): number {
     const width = (1 << size) as Width;
+    let v: number;
     if (va & (width - 1)) {
-      this.raise(CAUSE.LOAD_MISALIGNED, va);
-      return 0;
+      v = this.misaligned(va, width, ACC_LOAD, 0);
+      if (this.exc) return 0;
+    } else {
+      const pa = translate(this, va, ACC_LOAD, false);
+      if (pa < 0) return 0;
+      const off = this.bus.ramOffset(pa, width);
+      if (off >= 0) this.fillTlb(this.rtag, this.roff, va, this.dctx, off);
+      v = this.readPhys(pa, width, CAUSE.LOAD_ACCESS, va);
     }
-    const pa = translate(this, va, ACC_LOAD, false);
-    if (pa < 0) return 0;
-    const off = this.bus.ramOffset(pa, width);
-    if (off >= 0) this.fillTlb(this.rtag, this.roff, va, this.dctx, off);
-    const v = this.readPhys(pa, width, CAUSE.LOAD_ACCESS, va);
     if (!signed || width === 4) return v | 0;
     return width === 2 ? (v << 16) >> 16 : (v << 24) >> 24;
   }
 
-  /** A store that missed the TLB fast path. */
+  /** A store that missed the TLB fast path (or is misaligned). */
   storeSlow(va: number, size: number, value: number): void {
     const width = (1 << size) as Width;
     if (va & (width - 1)) {
-      this.raise(CAUSE.STORE_MISALIGNED, va);
+      this.misaligned(va, width, ACC_STORE, value);
       return;
     }
     const pa = translate(this, va, ACC_STORE, false);
@@ -461,6 +461,32 @@ export class Hart {
       this.fillTlb(this.wtag, this.woff, va, this.dctx, off);
     }
     this.writePhys(pa, width, value, va);
+  }
+
+  /**
+   * A misaligned load or store, done byte by byte as QEMU does (Priv §3.6.3.1 allows
+   * it; such accesses are not atomic). Both ends are translated before any byte is
+   * written, so a fault leaves memory unchanged; the fault's tval is the faulting byte.
+   */
+  private misaligned(va: number, width: Width, acc: Access, value: number): number {
+    const last = (va + width - 1) | 0;
+    const pa0 = translate(this, va, acc, false);
+    if (pa0 < 0) return 0;
+    const pa1 = translate(this, last, acc, false);
+    if (pa1 < 0) return 0;
+    const cause = acc === ACC_LOAD ? CAUSE.LOAD_ACCESS : CAUSE.STORE_ACCESS;
+    let v = 0;
+    for (let i = 0; i < width; i++) {
+      const b = (va + i) | 0;
+      const pa = ((b ^ va) >>> 12) === 0 ? pa0 + i : pa1 - (width - 1 - i);
+      if (acc === ACC_LOAD) {
+        v |= this.readPhys(pa, 1, cause, b) << (8 * i);
+      } else {
+        this.writePhys(pa, 1, value >>> (8 * i), b);
+      }
+      if (this.exc) return 0;
+    }
+    return v;
   }
 
   /** Reads physical memory: RAM or a device; anything else is an access fault. */
@@ -607,32 +633,37 @@ export class Hart {
 
   // ---- counters --------------------------------------------------------------------------
 
-  /** mcycle (64-bit). */
-  get mcycle(): number {
-    return this.now + this.cycleOffset;
+  /** mcycle (mod 2^64). */
+  get mcycle(): bigint {
+    return (BigInt(this.now) + this.cycleOffset) & MASK64;
   }
 
-  /** minstret (64-bit). */
-  get minstret(): number {
-    return this.retired + this.instretOffset;
+  /** minstret (mod 2^64). */
+  get minstret(): bigint {
+    return (BigInt(this.retired) + this.instretOffset) & MASK64;
   }
 
-  /** Sets the low or high half of mcycle. */
+  /**
+   * Writes one half of mcycle. The writing instruction's own increment is suppressed:
+   * the next instruction reads the value written (as riscv-tests' instret_overflow
+   * expects of minstret, and likewise here for mcycle).
+   */
   setMcycle(half: 0 | 1, v: number): void {
-    this.cycleOffset = setHalf(this.mcycle, half, v) - this.now;
+    this.cycleOffset = setHalf(this.mcycle, half, v) - BigInt(this.now + 1);
   }
 
-  /** Sets the low or high half of minstret. */
+  /** Writes one half of minstret; the writing instruction's increment is suppressed. */
   setMinstret(half: 0 | 1, v: number): void {
-    this.instretOffset = setHalf(this.minstret, half, v) - this.retired;
+    this.instretOffset = setHalf(this.minstret, half, v) - BigInt(this.retired + 1);
   }
 }
 
-/** Replaces one 32-bit half of a 64-bit counter held in a double. */
-function setHalf(cur: number, half: 0 | 1, v: number): number {
-  const c = ((cur % 2 ** 64) + 2 ** 64) % 2 ** 64;
-  const hi = Math.floor(c / TWO32), lo = c % TWO32;
-  return half === 0 ? hi * TWO32 + (v >>> 0) : (v >>> 0) * TWO32 + lo;
+const MASK64 = (1n << 64n) - 1n;
+
+/** Replaces one 32-bit half of a 64-bit counter value. */
+function setHalf(cur: bigint, half: 0 | 1, v: number): bigint {
+  const w = BigInt(v >>> 0);
+  return half === 0 ? (cur & ~0xffffffffn) | w : (cur & 0xffffffffn) | (w << 32n);
 }
 
 /** Trap vector address (Priv §3.1.7): vectored mode only for interrupts. */
@@ -641,8 +672,8 @@ function vector(tvec: number, cause: number, interrupt: boolean): number {
   return (interrupt && (tvec & 3) === 1 ? base + 4 * cause : base) | 0;
 }
 
-/** Splits a 64-bit counter into its low and high words. */
-export function counterHalf(v: number, half: 0 | 1): number {
-  const c = ((v % 2 ** 64) + 2 ** 64) % 2 ** 64;
-  return (half === 0 ? c % TWO32 : Math.floor(c / TWO32)) | 0;
+/** The low or high word of a 64-bit counter value, as an int32. */
+export function counterHalf(v: bigint | number, half: 0 | 1): number {
+  const c = BigInt.asUintN(64, BigInt(v));
+  return Number(BigInt.asIntN(32, half === 0 ? c : c >> 32n));
 }
