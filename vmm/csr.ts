@@ -3,8 +3,8 @@
  * which CSRs exist, what reads return and which bits writes may change (WARL masks).
  * Privilege and read-only checks are done by the caller (`Hart.csrAllowed`).
  *
- * Choices the spec leaves open, stated once: no PMP entries (pmpcfg/pmpaddr read as zero
- * and ignore writes, so S and U accesses are not restricted, Priv §3.7.1); no debug
+ * Choices the spec leaves open, stated once: 16 PMP entries with 4-byte granularity
+ * (`pmp.ts`; pmpcfg4–15 and pmpaddr16–63 read as zero); no debug
  * triggers (tselect/tdata read as zero); hardware performance counters 3–31 are
  * hard-wired to zero; misa is read-only; menvcfg/senvcfg implement no fields.
  */
@@ -98,6 +98,8 @@ export function csrRead(h: Hart, csr: number): number {
       return h.hartId;
     default:
       if (csr >= 0xc00 && csr <= 0xc9f && (csr & 0x7f) < 0x20) return userCounter(h, csr);
+      if (csr >= 0x3a0 && csr <= 0x3af) return h.pmp.readCfg(csr - 0x3a0);
+      if (csr >= 0x3b0 && csr <= 0x3ef) return h.pmp.readAddr(csr - 0x3b0);
       if (isZeroCsr(csr)) return 0;
   }
   h.illegal();
@@ -107,7 +109,6 @@ export function csrRead(h: Hart, csr: number): number {
 /** CSRs that exist and read as zero with writes ignored. */
 function isZeroCsr(csr: number): boolean {
   return (csr >= 0x323 && csr <= 0x33f) || // mhpmevent3–31
-    (csr >= 0x3a0 && csr <= 0x3ef) || // pmpcfg0–15, pmpaddr0–63
     (csr >= 0x7a0 && csr <= 0x7a3) || // tselect, tdata1–3
     (csr >= 0xb03 && csr <= 0xb1f) || (csr >= 0xb83 && csr <= 0xb9f); // mhpmcounter3–31(h)
 }
@@ -222,6 +223,12 @@ export function csrWrite(h: Hart, csr: number, v: number): void {
     case 0xb82:
       return h.setMinstret(1, v);
     default:
+      if (csr >= 0x3a0 && csr <= 0x3ef) {
+        if (csr <= 0x3af) h.pmp.writeCfg(csr - 0x3a0, v);
+        else h.pmp.writeAddr(csr - 0x3b0, v);
+        h.flushTlb();
+        return;
+      }
       // The remaining writable-looking CSRs are read-only zero or WARL with no fields.
       if (csr === 0x301 || csr === 0x30a || csr === 0x310 || csr === 0x31a || csr === 0x320) return;
       if (isZeroCsr(csr)) return;

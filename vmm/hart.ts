@@ -9,7 +9,9 @@
 import type { Bus } from "./bus.ts";
 import { PAGE_CODE } from "./bus.ts";
 import { csrRead, csrWrite } from "./csr.ts";
-import { ACC_FETCH, ACC_LOAD, ACC_STORE, type Access, translate } from "./mmu.ts";
+import { ACC_FETCH, ACC_LOAD, ACC_STORE, type Access, pmpAllowsPage, translate } from "./mmu.ts";
+import { Pmp } from "./pmp.ts";
+import { dataPriv } from "./csr.ts";
 import type { Width } from "../devices/device.ts";
 import { decode, isWide, newDecoded, pack } from "./decoder.ts";
 import { CAUSE, IRQ, MSTATUS, PRV_M, PRV_S, PRV_U } from "./priv.ts";
@@ -116,6 +118,9 @@ export class Hart {
   waiting = false;
   /** LR/SC reservation (physical address), or -1. */
   reservation = -1;
+
+  /** Physical memory protection. */
+  readonly pmp = new Pmp();
 
   /** Decoded instructions per RAM page: [packed, imm] per halfword; NO_PAGE if none yet. */
   readonly decodePages: Int32Array[];
@@ -424,7 +429,7 @@ export class Hart {
       this.raise(acc === ACC_LOAD ? CAUSE.LOAD_MISALIGNED : CAUSE.STORE_MISALIGNED, va);
       return -1;
     }
-    return translate(this, va, acc, true);
+    return translate(this, va, acc, 4);
   }
 
   // ---- memory slow paths -------------------------------------------------------------
@@ -437,10 +442,12 @@ export class Hart {
       v = this.misaligned(va, width, ACC_LOAD, 0);
       if (this.exc) return 0;
     } else {
-      const pa = translate(this, va, ACC_LOAD, false);
+      const pa = translate(this, va, ACC_LOAD, width);
       if (pa < 0) return 0;
       const off = this.bus.ramOffset(pa, width);
-      if (off >= 0) this.fillTlb(this.rtag, this.roff, va, this.dctx, off);
+      if (off >= 0 && pmpAllowsPage(this, pa, ACC_LOAD, dataPriv(this))) {
+        this.fillTlb(this.rtag, this.roff, va, this.dctx, off);
+      }
       v = this.readPhys(pa, width, CAUSE.LOAD_ACCESS, va);
     }
     if (!signed || width === 4) return v | 0;
@@ -454,10 +461,13 @@ export class Hart {
       this.misaligned(va, width, ACC_STORE, value);
       return;
     }
-    const pa = translate(this, va, ACC_STORE, false);
+    const pa = translate(this, va, ACC_STORE, width);
     if (pa < 0) return;
     const off = this.bus.ramOffset(pa, width);
-    if (off >= 0 && this.bus.pageFlags[off >>> 12] === 0) {
+    if (
+      off >= 0 && this.bus.pageFlags[off >>> 12] === 0 &&
+      pmpAllowsPage(this, pa, ACC_STORE, dataPriv(this))
+    ) {
       this.fillTlb(this.wtag, this.woff, va, this.dctx, off);
     }
     this.writePhys(pa, width, value, va);
@@ -470,9 +480,9 @@ export class Hart {
    */
   private misaligned(va: number, width: Width, acc: Access, value: number): number {
     const last = (va + width - 1) | 0;
-    const pa0 = translate(this, va, acc, false);
+    const pa0 = translate(this, va, acc, 1);
     if (pa0 < 0) return 0;
-    const pa1 = translate(this, last, acc, false);
+    const pa1 = translate(this, last, acc, 1);
     if (pa1 < 0) return 0;
     const cause = acc === ACC_LOAD ? CAUSE.LOAD_ACCESS : CAUSE.STORE_ACCESS;
     let v = 0;
@@ -514,14 +524,17 @@ export class Hart {
    * fetch TLB; raises a fetch fault and returns -1 otherwise.
    */
   fetchSlow(pc: number): number {
-    const pa = translate(this, pc, ACC_FETCH, false);
+    const pa = translate(this, pc, ACC_FETCH, 2);
     if (pa < 0) return -1;
     const off = this.bus.ramOffset(pa, 2);
     if (off < 0) {
       this.raise(CAUSE.FETCH_ACCESS, pc);
       return -1;
     }
-    this.fillTlb(this.ftag, this.foff, pc, this.fctx, off);
+    // Unless PMP allows the whole page, the block runs but the page is not cached.
+    if (pmpAllowsPage(this, pa, ACC_FETCH, this.priv)) {
+      this.fillTlb(this.ftag, this.foff, pc, this.fctx, off);
+    }
     return off;
   }
 
@@ -543,12 +556,14 @@ export class Hart {
 
   /** Recomputes the translation contexts after a change of privilege, satp or mstatus. */
   updateContext(): void {
-    const paging = (this.satp >>> 31) === 1;
+    // Privilege and paging both select a context: PMP grants differ by privilege even
+    // when nothing is translated.
+    const paging = (this.satp >>> 31) === 1 ? 1 : 0;
     const p = this.priv;
-    this.fctx = paging && p !== PRV_M ? (p === PRV_S ? 1 : 2) << 20 : 0;
+    this.fctx = (p === PRV_M ? 6 : p * 2 + paging) << 20;
     const s = this.mstatus;
     const dp = p === PRV_M && (s & MSTATUS.MPRV) ? (s >>> 11) & 3 : p;
-    this.dctx = paging && dp !== PRV_M ? (dp === PRV_S ? 1 : 2) << 20 : 0;
+    this.dctx = (dp === PRV_M ? 6 : dp * 2 + paging) << 20;
   }
 
   // ---- decode cache --------------------------------------------------------------------
@@ -618,14 +633,14 @@ export class Hart {
   /** Raw bits of the instruction at virtual `pc` (for mtval); 0 if unreadable. */
   insnBitsAt(pc: number): number {
     const savedExc = this.exc;
-    const pa = translate(this, pc, ACC_FETCH, false);
+    const pa = translate(this, pc, ACC_FETCH, 2);
     this.exc = savedExc;
     if (pa < 0) return 0;
     const off = this.bus.ramOffset(pa, 2);
     if (off < 0) return 0;
     const lo = this.bus.u16[off >> 1];
     if (!isWide(lo)) return lo;
-    const pa2 = translate(this, (pc + 2) | 0, ACC_FETCH, false);
+    const pa2 = translate(this, (pc + 2) | 0, ACC_FETCH, 2);
     this.exc = savedExc;
     const off2 = pa2 < 0 ? -1 : this.bus.ramOffset(pa2, 2);
     return off2 < 0 ? lo : (lo | (this.bus.u16[off2 >> 1] << 16));

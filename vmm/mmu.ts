@@ -25,9 +25,9 @@ const ACCESS_FAULT = [CAUSE.FETCH_ACCESS, CAUSE.LOAD_ACCESS, CAUSE.STORE_ACCESS]
  * Translates virtual `va` for `acc` in the hart's current context; returns the physical
  * address, or -1 after raising the fault.
  */
-export function translate(h: Hart, va: number, acc: Access, _atomic: boolean): number {
+export function translate(h: Hart, va: number, acc: Access, len: number): number {
   const priv = acc === ACC_FETCH ? h.priv : dataPriv(h);
-  if (priv === PRV_M || (h.satp >>> 31) === 0) return va >>> 0;
+  if (priv === PRV_M || (h.satp >>> 31) === 0) return pmpChecked(h, va >>> 0, len, acc, priv, va);
   const bus = h.bus;
   let table = (h.satp & 0x3fffff) * 4096;
   for (let level = 1; level >= 0; level--) {
@@ -35,7 +35,8 @@ export function translate(h: Hart, va: number, acc: Access, _atomic: boolean): n
     const pteAddr = table + vpn * 4;
     const off = bus.ramOffset(pteAddr, 4);
     h.stats.walkRefs++;
-    if (off < 0) {
+    // The walk's own accesses are S-mode loads as far as PMP is concerned (§3.7.1).
+    if (off < 0 || !h.pmp.allows(pteAddr, 4, ACC_LOAD, PRV_S)) {
       h.raise(ACCESS_FAULT[acc], va);
       return -1;
     }
@@ -53,9 +54,10 @@ export function translate(h: Hart, va: number, acc: Access, _atomic: boolean): n
       pte |= want;
       bus.writeRam(off, 4, pte);
     }
-    return level === 1
+    const pa = level === 1
       ? ((pte >>> 20) & 0xfff) * 0x400000 + (va & 0x3fffff)
       : ((pte >>> 10) & 0x3fffff) * 4096 + (va & 0xfff);
+    return pmpChecked(h, pa, len, acc, priv, va);
   }
   h.raise(PAGE_FAULT[acc], va);
   return -1;
@@ -74,4 +76,16 @@ function permitted(h: Hart, pte: number, acc: Access, priv: number): boolean {
     return (pte & PTE.R) !== 0 || ((h.mstatus & MSTATUS.MXR) !== 0 && (pte & PTE.X) !== 0);
   }
   return (pte & PTE.W) !== 0;
+}
+
+/** Applies PMP to a physical access; raises the access fault and returns -1 if denied. */
+function pmpChecked(h: Hart, pa: number, len: number, acc: Access, priv: number, va: number) {
+  if (h.pmp.allows(pa, len, acc, priv)) return pa;
+  h.raise(ACCESS_FAULT[acc], va);
+  return -1;
+}
+
+/** Whether the whole 4 KiB page holding `pa` is allowed, so the TLB may cache it. */
+export function pmpAllowsPage(h: Hart, pa: number, acc: Access, priv: number): boolean {
+  return h.pmp.allows(pa - (pa % 4096), 4096, acc, priv);
 }
