@@ -7,10 +7,11 @@
  * §5 pending bits, §6 enables, §7 priority thresholds, §8 claim, §9 completion) and
  * QEMU's model where the two differ in ways a guest can see:
  *
- * - Gateways are level-triggered: a source is pending while its line is high and it is
- *   not in claim; a line that drops before the claim withdraws the request (QEMU
- *   behaves so, which spares drivers spurious claims). Claiming clears pending;
- *   completing ends the claim, and a line still high is pending again at once.
+ * - Gateways follow QEMU's: driving a line high makes the source pending, driving it low
+ *   withdraws the request; claiming clears pending, and completing only ends the claim —
+ *   the line is not sampled again, so a device must drive it again for a new request.
+ *   (The specification's gateway re-forwards a still-high level at completion; drivers
+ *   written for QEMU, such as xv6's, never acknowledge virtio and would then storm.)
  * - A completion for any valid source ends its claim, even if the source is not
  *   enabled for the completing context (the specification says such completions are
  *   ignored; QEMU accepts them, and images written for QEMU may rely on it).
@@ -49,8 +50,8 @@ export class Plic implements MmioDevice {
   private readonly harts: HartPins[];
   private readonly contexts: number;
   private readonly priority = new Uint8Array(PLIC_NDEV + 1);
-  /** Line levels of the sources, one bit each. */
-  private level = 0;
+  /** Pending bits of the sources, one bit each. */
+  private pendingBits = 0;
   /** Sources in claim (claimed, not yet completed). */
   private claimed = 0;
   private readonly enable: Uint32Array;
@@ -89,9 +90,9 @@ export class Plic implements MmioDevice {
     return this.lines[n];
   }
 
-  /** Pending bits: line high and not in claim. */
+  /** Pending bits of sources not in claim. */
   get pending(): number {
-    return (this.level & ~this.claimed & SOURCE_MASK) >>> 0;
+    return (this.pendingBits & ~this.claimed & SOURCE_MASK) >>> 0;
   }
 
   /** Reads a 32-bit register; narrower accesses read 0. */
@@ -148,9 +149,7 @@ export class Plic implements MmioDevice {
   }
 
   private setLine(bit: number, high: boolean): void {
-    const next = high ? (this.level | bit) >>> 0 : (this.level & ~bit) >>> 0;
-    if (next === this.level) return;
-    this.level = next;
+    this.pendingBits = high ? (this.pendingBits | bit) >>> 0 : (this.pendingBits & ~bit) >>> 0;
     this.update();
   }
 
@@ -173,6 +172,7 @@ export class Plic implements MmioDevice {
     const n = this.best(ctx);
     if (n !== 0) {
       this.claimed = (this.claimed | (1 << n)) >>> 0;
+      this.pendingBits = (this.pendingBits & ~(1 << n)) >>> 0;
       this.update();
     }
     return n;

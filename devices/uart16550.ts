@@ -12,7 +12,9 @@
  *   source, or by writing THR (datasheet Table IV); enabling ETBEI re-arms it.
  * - Received bytes wait in a host-side queue and move into the receive FIFO (16 bytes
  *   with FCR.FE set, otherwise the single holding register) as space frees, so input
- *   is never lost and there are no overruns from the host.
+ *   is never lost and there are no overruns from the host. Bytes move only once the
+ *   guest listens — it has enabled the receive interrupt or read LSR or RBR — so input
+ *   queued before boot is not thrown away by the driver's initial FIFO reset.
  * - The character-timeout interrupt is deterministic: while the FIFO holds fewer bytes
  *   than its trigger level it is reported at once (IIR 0xC, "timeout") instead of
  *   after four character times of wall-clock time.
@@ -167,6 +169,7 @@ export class Uart16550 implements MmioDevice {
       case REG_MCR:
         return this.mcr;
       case REG_LSR: {
+        this.listen();
         const v = this.lsr();
         if (this.lsrErrors) {
           // Error bits are cleared by the read that reports them (datasheet §8.6.3).
@@ -225,6 +228,7 @@ export class Uart16550 implements MmioDevice {
   }
 
   private readRbr(): number {
+    this.listen();
     let v: number;
     if (this.fifoCount > 0) {
       v = this.fifo[this.fifoHead];
@@ -268,6 +272,7 @@ export class Uart16550 implements MmioDevice {
     // Enabling ETBEI with THR empty raises the interrupt even if an IIR read had
     // acknowledged it; drivers rely on toggling IER to kick transmission.
     if (changed & IER_ETBEI) this.thrPending = (this.ier & IER_ETBEI) !== 0;
+    if (this.ier & IER_ERBFI) this.listen();
     this.updateIrq();
   }
 
@@ -318,9 +323,19 @@ export class Uart16550 implements MmioDevice {
     this.fifoCount++;
   }
 
+  /** The guest has shown it reads input: start moving host bytes into the receiver. */
+  private listen(): void {
+    if (this.listening) return;
+    this.listening = true;
+    this.fillFifo();
+    this.updateIrq();
+  }
+
+  private listening = false;
+
   /** Moves host input into the receiver while there is room (never while in loopback). */
   private fillFifo(): void {
-    if (this.mcr & MCR_LOOP) return;
+    if ((this.mcr & MCR_LOOP) || !this.listening) return;
     const cap = this.capacity();
     while (this.fifoCount < cap && this.hostHead < this.host.length) {
       this.pushFifo(this.host[this.hostHead++]);
@@ -348,10 +363,10 @@ export class Uart16550 implements MmioDevice {
 
   private updateIrq(): void {
     const level = this.interruptId() !== IIR_NO_INT;
-    if (level !== this.irqLevel) {
-      this.irqLevel = level;
-      this.irq.set(level);
-    }
+    // Driven on every update, as QEMU's devices do: with the PLIC's gateway a new
+    // event while the line is already high must still make a new request.
+    this.irqLevel = level;
+    this.irq.set(level);
   }
 }
 

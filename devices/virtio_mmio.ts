@@ -578,10 +578,10 @@ export class VirtioMmio implements MmioDevice {
 
   private updateIrq(): void {
     const level = this.interruptStatus !== 0;
-    if (level !== this.irqLevel) {
-      this.irqLevel = level;
-      this.irq.set(level);
-    }
+    // Driven on every update, as QEMU's devices do: with the PLIC's gateway a new
+    // event while the line is already high must still make a new request.
+    this.irqLevel = level;
+    this.irq.set(level);
   }
 }
 

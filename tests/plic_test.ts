@@ -140,6 +140,8 @@ Deno.test("plic: contexts: 2h = hart h M-mode (MEIP), 2h+1 = hart h S-mode (SEIP
   assert.equal(pins[0].mip, 0, "claimed by another context: gone for all");
   assert.equal(r(claim(0)), 0);
   w(claim(0), 2); // completion from a context that did not claim (QEMU accepts)
+  assert.equal(pins[0].mip, 0, "completion does not re-sample the line (QEMU's gateway)");
+  plic.source(2).set(true); // the device drives its line again: a new request
   assert.equal(pins[0].mip, MEIP);
   assert.equal(r(enable(4)), 0, "no context 4 with two harts");
   assert.equal(r(threshold(4)), 0);
