@@ -1,0 +1,84 @@
+/**
+ * Real third-party software, unmodified, in bare mode (issue: foundation). These images
+ * are built locally and never committed, so the tests run only when
+ * BELOWZERO_THIRD_PARTY names a directory laid out as:
+ *
+ *   riscv-tests/build/rv32{ui,um,ua,uc,mi,si}-{p,v}-*   the official ISA tests (HTIF)
+ *   xv6-rv32/kernel/kernel, xv6-rv32/fs.img.pristine     the rv32 port of xv6
+ *   freertos/.../RISC-V_RV32_QEMU_VIRT_GCC/build/gcc/output/RTOSDemo.elf
+ *
+ * and skip cleanly otherwise.
+ */
+
+import assert from "node:assert/strict";
+import { Machine } from "../vmm/machine.ts";
+import { MemoryDisk } from "../devices/raw_disk.ts";
+
+const dir = Deno.env.get("BELOWZERO_THIRD_PARTY");
+const exists = (p: string) => {
+  try {
+    Deno.statSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+function run(image: Uint8Array, opts: { maxInsns: number; disk?: Uint8Array; input?: string }) {
+  let out = "";
+  const m = new Machine({
+    image,
+    console: { put: (b) => (out += String.fromCharCode(b)) },
+    maxInsns: opts.maxInsns,
+    disk: opts.disk ? new MemoryDisk(opts.disk) : undefined,
+    virtioVersion: 1,
+  });
+  if (opts.input) m.input(new TextEncoder().encode(opts.input));
+  return { outcome: m.runFor(), out };
+}
+
+const tests = dir ? `${dir}/riscv-tests/build` : "";
+Deno.test({
+  name: "riscv-tests: every rv32 ISA test passes (p and v environments)",
+  ignore: !dir || !exists(tests),
+  fn() {
+    const names = [...Deno.readDirSync(tests)].map((e) => e.name)
+      .filter((n) => /^rv32(ui|um|ua|uc|mi|si)-[pv]-[\w-]+$/.test(n)).sort();
+    assert.ok(names.length >= 144, `found ${names.length} tests`);
+    const failed = names.filter((n) => {
+      const r = run(Deno.readFileSync(`${tests}/${n}`), { maxInsns: 10_000_000 });
+      return !(r.outcome.kind === "exit" && r.outcome.code === 0);
+    });
+    assert.deepEqual(failed, []);
+  },
+});
+
+const xv6 = dir ? `${dir}/xv6-rv32` : "";
+Deno.test({
+  name: "xv6-rv32 boots from its virtio disk to the shell; ls, echo and wc work",
+  ignore: !dir || !exists(`${xv6}/kernel/kernel`),
+  fn() {
+    const r = run(Deno.readFileSync(`${xv6}/kernel/kernel`), {
+      maxInsns: 1_500_000_000,
+      disk: Deno.readFileSync(`${xv6}/fs.img.pristine`),
+      input: "ls\necho hello\nwc README\n",
+    });
+    assert.match(r.out, /init: starting sh/);
+    assert.match(r.out, /README +2 2 1982/);
+    assert.match(r.out, /\$ hello\n/);
+    assert.match(r.out, /43 286 1982 README/);
+  },
+});
+
+const rtos = dir
+  ? `${dir}/freertos/FreeRTOS/Demo/RISC-V_RV32_QEMU_VIRT_GCC/build/gcc/output/RTOSDemo.elf`
+  : "";
+Deno.test({
+  name: "FreeRTOS QEMU virt demo prints its SUCCESS line",
+  ignore: !dir || !exists(rtos),
+  fn() {
+    const r = run(Deno.readFileSync(rtos), { maxInsns: 1_400_000_000 });
+    assert.match(r.out, /FreeRTOS Demo SUCCESS/);
+    assert.doesNotMatch(r.out, /ERROR/);
+  },
+});
