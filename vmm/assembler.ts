@@ -124,6 +124,30 @@ function num(s: string): number {
   return neg ? -v : v;
 }
 
+/** Range checks of immediates (Unpriv §2.3): values that do not fit are errors, never masked. */
+function checkImm(fmt: string, imm: number, rs1: number): void {
+  const range = (lo: number, hi: number, what: string) => {
+    if (!Number.isInteger(imm) || imm < lo || imm > hi) {
+      throw new Error(`${what} ${imm} out of range ${lo}..${hi}`);
+    }
+  };
+  switch (fmt) {
+    case "I":
+    case "S":
+      return range(-2048, 2047, "immediate");
+    case "SH":
+      return range(0, 31, "shift amount");
+    case "U":
+      if ((imm & 0xfff) !== 0) throw new Error(`upper immediate ${imm} has low bits set`);
+      return;
+    case "CSR":
+      return range(0, 0xfff, "CSR number");
+    case "CSRI":
+      range(0, 0xfff, "CSR number");
+      if (rs1 < 0 || rs1 > 31) throw new Error(`CSR immediate ${rs1} out of range 0..31`);
+  }
+}
+
 /** Checks a PC-relative offset fits a signed `bits`-bit even immediate. */
 function inRange(off: number, bits: number): number {
   if (off % 2 !== 0 || off < -(2 ** (bits - 1)) || off >= 2 ** (bits - 1)) {
@@ -158,7 +182,7 @@ function sizeOf(l: Line, addr: number, base: number): number {
       return target - addr;
     }
     case "li":
-      return fitsI(value(args[1], new Map())) ? 4 : 8;
+      return fitsI(value(args[1], new Map()) | 0) ? 4 : 8;
     case "la":
     case "call":
     case "tail":
@@ -186,6 +210,7 @@ function words(l: Line, labels: Map<string, number>): number[] {
   const b = (name: string, rd: number, rs1: number, rs2: number, imm: number) => {
     const d = byName.get(name);
     if (!d) throw new Error(`unknown instruction '${name}'`);
+    checkImm(d.fmt, imm, rs1);
     return place(d.fmt, d.match, { rd, rs1, rs2, imm });
   };
   const csr = (k: number) => {
@@ -298,8 +323,13 @@ function words(l: Line, labels: Map<string, number>): number[] {
     }
     case "B":
       return [b(op, 0, r(0), r(1), inRange(rel(2), 13))];
-    case "U":
-      return [b(op, r(0), 0, 0, v(1) << 12)];
+    case "U": {
+      const u = v(1);
+      if (!Number.isInteger(u) || u < 0 || u > 0xfffff) {
+        throw new Error(`upper immediate ${u} out of range 0..0xfffff`);
+      }
+      return [b(op, r(0), 0, 0, u << 12)];
+    }
     case "J":
       return a.length === 1
         ? [b(op, 1, 0, 0, inRange(rel(0), 21))]

@@ -340,7 +340,7 @@ export class Hart {
     if (!this.csrAllowed(csr, write)) return 0;
     const old = csrRead(this, csr);
     if (this.exc) return 0;
-    if (write) csrWrite(this, csr, old | value);
+    if (write) csrWrite(this, csr, this.rmwBase(csr, old) | value);
     return old;
   }
 
@@ -349,8 +349,16 @@ export class Hart {
     if (!this.csrAllowed(csr, write)) return 0;
     const old = csrRead(this, csr);
     if (this.exc) return 0;
-    if (write) csrWrite(this, csr, old & ~value);
+    if (write) csrWrite(this, csr, this.rmwBase(csr, old) & ~value);
     return old;
+  }
+
+  /**
+   * The value a read-modify-write starts from: for mip, only the software-writable SEIP
+   * takes part, not the PLIC's signal (Priv §3.1.9).
+   */
+  private rmwBase(csr: number, old: number): number {
+    return csr === 0x344 ? (old & ~IRQ.SEI) | (this.mipSoft & IRQ.SEI) : old;
   }
 
   /** CSR privilege and read-only checks (Priv §2.1); raises illegal instruction. */
@@ -369,7 +377,10 @@ export class Hart {
     const pa = this.atomicAddress(va, ACC_LOAD);
     if (pa < 0) return 0;
     const v = this.readPhys(pa, 4, CAUSE.LOAD_ACCESS, va);
-    if (!this.exc) this.reservation = pa;
+    if (!this.exc) {
+      this.reservation = pa;
+      this.wtag.fill(-1); // stores to the reserved word must reach writePhys
+    }
     return v | 0;
   }
 
@@ -464,8 +475,10 @@ export class Hart {
     const pa = translate(this, va, ACC_STORE, width);
     if (pa < 0) return;
     const off = this.bus.ramOffset(pa, width);
+    // No fast path into a page with a reservation, so every store there can break it.
     if (
       off >= 0 && this.bus.pageFlags[off >>> 12] === 0 &&
+      (this.reservation < 0 || Math.floor(this.reservation / 4096) !== Math.floor(pa / 4096)) &&
       pmpAllowsPage(this, pa, ACC_STORE, dataPriv(this))
     ) {
       this.fillTlb(this.wtag, this.woff, va, this.dctx, off);
@@ -479,16 +492,17 @@ export class Hart {
    * written, so a fault leaves memory unchanged; the fault's tval is the faulting byte.
    */
   private misaligned(va: number, width: Width, acc: Access, value: number): number {
-    const last = (va + width - 1) | 0;
+    // The second page is translated at its start: that is the faulting portion's address.
+    const page2 = ((va + width - 1) & ~0xfff) | 0;
     const pa0 = translate(this, va, acc, 1);
     if (pa0 < 0) return 0;
-    const pa1 = translate(this, last, acc, 1);
+    const pa1 = translate(this, page2, acc, 1);
     if (pa1 < 0) return 0;
     const cause = acc === ACC_LOAD ? CAUSE.LOAD_ACCESS : CAUSE.STORE_ACCESS;
     let v = 0;
     for (let i = 0; i < width; i++) {
       const b = (va + i) | 0;
-      const pa = ((b ^ va) >>> 12) === 0 ? pa0 + i : pa1 - (width - 1 - i);
+      const pa = ((b ^ va) >>> 12) === 0 ? pa0 + i : pa1 + (b & 0xfff);
       if (acc === ACC_LOAD) {
         v |= this.readPhys(pa, 1, cause, b) << (8 * i);
       } else {
@@ -511,7 +525,7 @@ export class Hart {
 
   /** Writes physical memory; any store also breaks a reservation on that word. */
   writePhys(pa: number, width: Width, value: number, va: number): void {
-    if (this.reservation === (pa & ~3)) this.reservation = -1;
+    if (this.reservation === pa - (pa % 4)) this.reservation = -1;
     const off = this.bus.ramOffset(pa, width);
     if (off >= 0) return this.bus.writeRam(off, width, value);
     const d = this.bus.device(pa);

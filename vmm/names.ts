@@ -40,7 +40,7 @@ export const REG_NAMES = [
 ] as const;
 
 /** CSR numbers by name, for the CSRs this hart implements. */
-export const CSR_NUMBERS: Readonly<Record<string, number>> = {
+export const CSR_NUMBERS: Record<string, number> = {
   sstatus: 0x100,
   sie: 0x104,
   stvec: 0x105,
@@ -89,6 +89,19 @@ export const CSR_NUMBERS: Readonly<Record<string, number>> = {
   mhartid: 0xf14,
   mconfigptr: 0xf15,
 };
+
+// Numbered families: PMP, hardware performance counters and events.
+const numbered: Record<string, number> = {};
+for (let i = 0; i < 16; i++) numbered[`pmpcfg${i}`] = 0x3a0 + i;
+for (let i = 0; i < 64; i++) numbered[`pmpaddr${i}`] = 0x3b0 + i;
+for (let i = 3; i < 32; i++) {
+  numbered[`mhpmcounter${i}`] = 0xb00 + i;
+  numbered[`mhpmcounter${i}h`] = 0xb80 + i;
+  numbered[`hpmcounter${i}`] = 0xc00 + i;
+  numbered[`hpmcounter${i}h`] = 0xc80 + i;
+  numbered[`mhpmevent${i}`] = 0x320 + i;
+}
+Object.assign(CSR_NUMBERS, numbered);
 
 /** CSR names by number. */
 export const CSR_NAMES: ReadonlyMap<number, string> = new Map(
