@@ -11,11 +11,16 @@ import { expandRvc } from "./rvc.ts";
 
 /** Op id of an illegal instruction; ids 1..INSNS.length name table entries. */
 export const OP_ILLEGAL = INSNS.length + 1;
+/** Op id of a decode-cache slot not decoded yet (or invalidated): decode, then dispatch. */
+export const OP_DECODE = INSNS.length + 2;
 /** Register index that absorbs writes to x0 (the register file has 33 slots). */
 export const XZERO_SINK = 32;
 
-/** Packed decode word: op (bits 0–7), rd (8–13), rs1 (14–19), rs2 (20–25), compressed (26). */
-export const PACK_RD = 8, PACK_RS1 = 14, PACK_RS2 = 20, PACK_C = 26;
+/**
+ * Packed decode word: op (bits 0–7), rd (8–13), rs1 (14–19), rs2 (20–25), compressed (26),
+ * and "last on its page" (27): the next instruction is on another page, so the block ends.
+ */
+export const PACK_RD = 8, PACK_RS1 = 14, PACK_RS2 = 20, PACK_C = 26, PACK_END = 27;
 
 const byOpcode: number[][] = Array.from({ length: 128 }, () => []);
 INSNS.forEach((d, k) => byOpcode[d.match & 0x7f].push(k));

@@ -13,7 +13,7 @@ import { ACC_FETCH, ACC_LOAD, ACC_STORE, type Access, pmpAllowsPage, translate }
 import { Pmp } from "./pmp.ts";
 import { dataPriv } from "./csr.ts";
 import type { Width } from "../devices/device.ts";
-import { decode, isWide, newDecoded, pack } from "./decoder.ts";
+import { decode, isWide, newDecoded, OP_DECODE, pack, PACK_END } from "./decoder.ts";
 import { CAUSE, IRQ, MSTATUS, PRV_M, PRV_S, PRV_U } from "./priv.ts";
 
 export { CAUSE, IRQ, MSTATUS, PRV_M, PRV_S, PRV_U };
@@ -586,7 +586,7 @@ export class Hart {
   decodePage(page: number): Int32Array {
     let d = this.decodePages[page];
     if (d === NO_PAGE) {
-      d = new Int32Array(4096);
+      d = new Int32Array(4096).fill(OP_DECODE);
       this.decodePages[page] = d;
       this.bus.flagPage(page << 12, PAGE_CODE);
     }
@@ -607,10 +607,7 @@ export class Hart {
     if (isWide(lo)) {
       if ((pc & 0xfff) === 0xffe) {
         const off2 = this.fetchSlow((pc + 2) | 0);
-        if (off2 < 0) {
-          this.excTval = (pc + 2) | 0; // the fault is on the second page (Priv §3.1.16)
-          return 0;
-        }
+        if (off2 < 0) return 0; // raised with tval = pc + 2, the second page (Priv §3.1.16)
         hi = u16[off2 >> 1];
         cache = false;
       } else {
@@ -618,7 +615,7 @@ export class Hart {
       }
     }
     const d = decode(lo, hi, this.scratch);
-    const w = pack(d);
+    const w = pack(d) | ((pc & 0xfff) + d.len >= 0x1000 ? 1 << PACK_END : 0);
     this.decodedImm = d.imm;
     if (cache) {
       dp[slot] = w;
@@ -640,7 +637,7 @@ export class Hart {
     const first = Math.max(off - 2, page << 12) & 0xfff;
     const last = Math.min(off + len - 1, (page << 12) + 0xfff) & 0xfff;
     for (let b = first >> 1; b <= last >> 1; b++) {
-      dp[b * 2] = 0;
+      dp[b * 2] = OP_DECODE;
     }
   }
 

@@ -2,20 +2,19 @@
  * The reference interpreter, generated from the instruction table (`insns.ts`) so that
  * each instruction's meaning is written once (DESIGN §1.4, §8). The generated loop
  * runs blocks: a block starts where the last one ended and ends at a control transfer,
- * a system call-out, a page boundary or `MAX_BLOCK` instructions. Events (timers,
- * interrupts, budgets) are looked at only between blocks — the points the translator
- * stops at too, so both engines give the same results.
+ * a system call-out or a page boundary (so it is at most 2048 instructions). Events
+ * (timers, interrupts, budgets) are looked at only between blocks — the points the
+ * translator stops at too, so both engines give the same results.
  *
- * Decoded instructions are cached per RAM page (two int32 per halfword); memory
- * accesses hit the hart's software TLB inline and fall back to `Hart` slow paths.
+ * Decoded instructions are cached per RAM page (two int32 per halfword); a slot not yet
+ * decoded holds OP_DECODE, which decodes and dispatches again, and the decoder marks the
+ * last instruction of a page, so the per-instruction path has no bookkeeping branches.
+ * Memory accesses hit the hart's software TLB inline and fall back to `Hart` slow paths.
  */
 
 import { type Emitter, endsBlock, helpers, INSNS } from "./insns.ts";
-import { OP_ILLEGAL, PACK_RD, PACK_RS1, PACK_RS2 } from "./decoder.ts";
+import { OP_DECODE, OP_ILLEGAL, PACK_END, PACK_RD, PACK_RS1, PACK_RS2 } from "./decoder.ts";
 import { type Hart, NO_PAGE, TLB_MASK } from "./hart.ts";
-
-/** Longest block, in instructions (shared with the translator). */
-export const MAX_BLOCK = 64;
 
 /** Runs the hart until `h.stop` is set by the host. */
 export type RunFn = (h: Hart) => void;
@@ -32,13 +31,13 @@ const interpEmitter: Emitter = {
   rs1Field: RS1,
   rdIsZero: `(${RD} === 32)`,
   pc: "pc",
-  npc: "npc",
+  npc: "((pc + 4 - ((w >>> 25) & 2)) | 0)",
 };
 
 /** Flushes the local instruction count before a slow path that may observe time. */
 const FLUSH = "h.retired = icount;";
 /** Re-reads what a slow path may have changed. */
-const RELOAD = "limit = h.nextEvent - h.overhead; dctx = h.dctx; fctx = h.fctx;";
+const RELOAD = "limit = h.nextEvent - h.overhead; dctx = h.dctx; fctx = h.fctx; ctag = -1;";
 
 const VIEWS = [
   ["i8", "u8"],
@@ -52,7 +51,7 @@ function caseBody(k: number): string {
   const s = d.sem;
   switch (s.kind) {
     case "alu":
-      return `x[${RD}] = ${s.expr(e)}; break;`;
+      return `x[${RD}] = ${s.expr(e)}; break dispatch;`;
     case "load": {
       const view = VIEWS[s.size][s.signed ? 0 : 1];
       const align = (1 << s.size) - 1;
@@ -63,7 +62,7 @@ function caseBody(k: number): string {
           ${FLUSH} v = h.loadSlow(a, ${s.size}, ${s.signed}); ${RELOAD}
           if (h.exc !== 0) break block;
         }
-        x[${RD}] = v; break;`;
+        x[${RD}] = v; break dispatch;`;
     }
     case "store": {
       const view = VIEWS[s.size][1];
@@ -75,16 +74,18 @@ function caseBody(k: number): string {
           ${FLUSH} h.storeSlow(a, ${s.size}, ${e.rs2}); ${RELOAD}
           if (h.exc !== 0) break block;
         }
-        break;`;
+        break dispatch;`;
     }
     case "branch":
-      return `icount++; pc = (${s.cond(e)}) ? (pc + imm) | 0 : npc; continue outer;`;
+      return `icount++; pc = (${s.cond(e)}) ? (pc + imm) | 0 : ${e.npc}; continue outer;`;
     case "jump":
-      return `t = ${s.target(e)}; x[${RD}] = npc; pc = t; icount++; continue outer;`;
+      return `t = ${s.target(e)}; x[${RD}] = ${e.npc}; pc = t; icount++; continue outer;`;
     case "call": {
-      const head = `h.pc = pc; h.npc = npc; ${FLUSH} v = ${s.call(e)}; ${RELOAD}
+      const head = `h.pc = pc; h.npc = ${e.npc}; ${FLUSH} v = ${s.call(e)}; ${RELOAD}
         if (h.exc !== 0) break block;${s.writesRd ? ` x[${RD}] = v;` : ""}`;
-      return endsBlock(d) ? `${head} icount++; pc = h.npc; continue outer;` : `${head} break;`;
+      return endsBlock(d)
+        ? `${head} icount++; pc = h.npc; continue outer;`
+        : `${head} break dispatch;`;
     }
   }
 }
@@ -99,6 +100,9 @@ export function interpreterSource(): string {
   let pc = h.pc | 0, icount = h.retired, limit = h.nextEvent - h.overhead;
   let dctx = h.dctx, fctx = h.fctx;
   let v = 0, a = 0, t = 0, vpn = 0, ro = 0;
+  // The code page of the last block (fetch tag, RAM base, decode page): loops stay on
+  // one page, so most blocks skip the fetch TLB. Dropped after every slow path.
+  let ctag = -1, cbase = 0, dp = NO_PAGE;
   outer: for (;;) {
     if (icount >= limit) {
       h.pc = pc; ${FLUSH}
@@ -106,36 +110,44 @@ export function interpreterSource(): string {
       if (h.stop !== 0) return;
       pc = h.pc | 0; ${RELOAD}
     }
-    vpn = pc >>> 12; t = vpn & ${TLB_MASK};
-    if (ftag[t] === (vpn | fctx)) {
-      ro = (pc + foff[t]) | 0;
+    vpn = pc >>> 12;
+    if ((vpn | fctx) === ctag) {
+      ro = cbase | (pc & 0xfff);
     } else {
-      ${FLUSH} ro = h.fetchSlow(pc); ${RELOAD}
-      if (h.exc !== 0) { ro = -1; }
-    }
-    let dp = NO_PAGE;
-    if (ro >= 0) {
-      dp = pages[ro >>> 12];
-      if (dp === NO_PAGE) dp = h.decodePage(ro >>> 12);
-    }
-    let n = 0;
-    block: for (;;) {
-      if (dp === NO_PAGE) break block;
-      const s = (pc & 0xffe);
-      let w = dp[s], imm = dp[s + 1];
-      if (w === 0) {
-        w = h.decodeAt(dp, s, pc, (ro & ~0xfff) | (pc & 0xfff)); imm = h.decodedImm;
-        if (h.exc !== 0) break block;
+      t = vpn & ${TLB_MASK};
+      if (ftag[t] === (vpn | fctx)) {
+        ro = (pc + foff[t]) | 0;
+        ctag = vpn | fctx;
+      } else {
+        ${FLUSH} ro = h.fetchSlow(pc); ${RELOAD}
+        if (h.exc !== 0) ro = -1;
       }
-      const npc = (pc + 4 - ((w >>> 25) & 2)) | 0;
-      switch (w & 255) {
-        ${cases}
-        case ${OP_ILLEGAL}: h.raise(2, imm); break block;
-        default: throw new Error("bad decode word " + w);
+      if (ro >= 0) {
+        cbase = ro & ~0xfff;
+        dp = pages[ro >>> 12];
+        if (dp === NO_PAGE) dp = h.decodePage(ro >>> 12);
       }
-      icount++;
-      if (++n === ${MAX_BLOCK} || ((pc ^ npc) >>> 12) !== 0) { pc = npc; continue outer; }
-      pc = npc;
+    }
+    block: {
+      if (ro < 0) break block;
+      for (;;) {
+        const s = pc & 0xffe;
+        let w = dp[s], imm = dp[s + 1];
+        dispatch: for (;;) {
+          switch (w & 255) {
+            ${cases}
+            case ${OP_DECODE}:
+              w = h.decodeAt(dp, s, pc, (ro & ~0xfff) | (pc & 0xfff)); imm = h.decodedImm;
+              if (h.exc !== 0) break block;
+              continue dispatch;
+            case ${OP_ILLEGAL}: h.raise(2, imm); break block;
+            default: throw new Error("bad decode word " + w);
+          }
+        }
+        icount++;
+        pc = (pc + 4 - ((w >>> 25) & 2)) | 0;
+        if ((w & ${1 << PACK_END}) !== 0) continue outer;
+      }
     }
     // An exception at pc (or a stop requested by a device during this instruction).
     h.pc = pc; ${FLUSH}
