@@ -24,19 +24,43 @@
 export { CORE_HZ, CYCLES_PER_TICK, Machine } from "./vmm/machine.ts";
 export type { MachineOptions, Outcome } from "./vmm/machine.ts";
 export { Hart } from "./vmm/hart.ts";
+export type { HartHost } from "./vmm/hart.ts";
 export { Bus } from "./vmm/bus.ts";
+export type { CodeWriteListener } from "./vmm/bus.ts";
 export { CAUSE, IRQ, MSTATUS, PRV_M, PRV_S, PRV_U } from "./vmm/priv.ts";
 export { assemble } from "./vmm/assembler.ts";
 export type { Program } from "./vmm/assembler.ts";
 export { disassemble } from "./vmm/disasm.ts";
 export { INSNS } from "./vmm/insns.ts";
-export type { InsnDef } from "./vmm/insns.ts";
+export type { Emitter, Format, InsnDef, Semantics, SizeLog2 } from "./vmm/insns.ts";
 export { parseElf } from "./vmm/elf.ts";
-export type { ElfImage, ElfSegment } from "./vmm/elf.ts";
-export { buildVirtFdt, parseFdt } from "./devices/fdt.ts";
+export type { ElfImage, ElfNote, ElfSegment } from "./vmm/elf.ts";
+export { buildVirtFdt, DeviceTree, FdtNode, parseFdt } from "./devices/fdt.ts";
+export type { FdtProperty, FdtReservation, VirtFdtOptions } from "./devices/fdt.ts";
 export { MemoryDisk, openRawDisk } from "./devices/raw_disk.ts";
+export type { RawDisk, RawDiskOptions } from "./devices/raw_disk.ts";
+export { Clint } from "./devices/clint.ts";
+export { Plic } from "./devices/plic.ts";
+export { Uart16550 } from "./devices/uart16550.ts";
+export { TestFinisher } from "./devices/test_finisher.ts";
+export { Htif } from "./devices/htif.ts";
+export { DescChain, NO_DEVICE, VirtioMmio, Virtqueue } from "./devices/virtio_mmio.ts";
+export type { VirtioDevice, VirtioMmioOptions } from "./devices/virtio_mmio.ts";
+export { VirtioBlk } from "./devices/virtio_blk.ts";
+export type { BlkStats, VirtioBlkOptions } from "./devices/virtio_blk.ts";
 export { UserError } from "./vmm/errors.ts";
-export type { BlockBackend, ConsolePort, MmioDevice } from "./devices/device.ts";
+export type {
+  BlockBackend,
+  ConsolePort,
+  DmaMemory,
+  HartPins,
+  IrqLine,
+  MmioDevice,
+  PowerControl,
+  StoreWatcher,
+  TimeSource,
+  Width,
+} from "./devices/device.ts";
 
 if (import.meta.main) {
   const { main } = await import("./cli/main.ts");

@@ -153,6 +153,7 @@ export class Clint implements MmioDevice {
     }
   }
 
+  /** Drives hart h's MTIP pin when its level changes. */
   private setMtip(h: number, level: boolean): void {
     if ((this.mtip[h] !== 0) !== level) {
       this.mtip[h] = level ? 1 : 0;

@@ -122,6 +122,7 @@ export class Htif implements StoreWatcher {
     }
   }
 
+  /** Carries out one tohost command. */
   private command(device: number, cmd: number, payload: number): void {
     if (device === DEV_SYSTEM && cmd === 0) {
       if (payload % 2 === 1) {
@@ -162,6 +163,7 @@ export class Htif implements StoreWatcher {
     this.mem.write(addr, this.magic.subarray(0, 8));
   }
 
+  /** Syscall proxy write(2) to the console: copies `len` bytes from guest `buf`. */
   private consoleWrite(buf: number, len: number): number {
     let done = 0;
     while (done < len) {
@@ -174,11 +176,13 @@ export class Htif implements StoreWatcher {
     return done;
   }
 
+  /** Reads 64-bit word `i` of the syscall argument block as a number. */
   private u64(i: number): number {
     return this.magicView.getUint32(8 * i + 4, true) * TWO32 +
       this.magicView.getUint32(8 * i, true);
   }
 
+  /** Answers a pending getchar if input is available. */
   private answerRead(): void {
     if (!this.readPending || this.inputHead >= this.input.length) return;
     const ch = this.input[this.inputHead++];
@@ -190,6 +194,7 @@ export class Htif implements StoreWatcher {
     this.reply(DEV_CONSOLE, CONSOLE_GETC, 0x100 | ch);
   }
 
+  /** Writes a reply to fromhost. */
   private reply(device: number, cmd: number, payload: number): void {
     if (this.fromhost === null) return;
     this.wordView.setUint32(0, payload >>> 0, true);

@@ -148,6 +148,7 @@ export class Plic implements MmioDevice {
     }
   }
 
+  /** A device drove its line: high makes the source pending, low withdraws it. */
   private setLine(bit: number, high: boolean): void {
     this.pendingBits = high ? (this.pendingBits | bit) >>> 0 : (this.pendingBits & ~bit) >>> 0;
     this.update();
@@ -168,6 +169,7 @@ export class Plic implements MmioDevice {
     return best;
   }
 
+  /** Claim (§8): the best pending source of `ctx`, now in claim and no longer pending. */
   private claim(ctx: number): number {
     const n = this.best(ctx);
     if (n !== 0) {
@@ -178,6 +180,7 @@ export class Plic implements MmioDevice {
     return n;
   }
 
+  /** Completion (§9): ends the claim of source `n`. */
   private complete(n: number): void {
     if (n < 1 || n > PLIC_NDEV) return;
     this.claimed = (this.claimed & ~(1 << n)) >>> 0;

@@ -223,10 +223,12 @@ export class Uart16550 implements MmioDevice {
     }
   }
 
+  /** The line status register's value. */
   private lsr(): number {
     return (this.fifoCount > 0 ? LSR_DR : 0) | this.lsrErrors | LSR_THRE | LSR_TEMT;
   }
 
+  /** Reads the receive buffer (or FIFO head). */
   private readRbr(): number {
     this.listen();
     let v: number;
@@ -245,6 +247,7 @@ export class Uart16550 implements MmioDevice {
     return v;
   }
 
+  /** Reads IIR; reporting THR-empty acknowledges it. */
   private readIir(): number {
     const id = this.interruptId();
     if (id === IIR_THRI) {
@@ -255,6 +258,7 @@ export class Uart16550 implements MmioDevice {
     return id | ((this.fcr & FCR_FE) ? IIR_FIFO_ON : 0);
   }
 
+  /** Transmits a byte (instantly) or loops it back. */
   private writeThr(v: number): void {
     if (this.mcr & MCR_LOOP) {
       this.pushFifo(v);
@@ -266,6 +270,7 @@ export class Uart16550 implements MmioDevice {
     this.updateIrq();
   }
 
+  /** Writes the interrupt enables. */
   private writeIer(v: number): void {
     const changed = (this.ier ^ v) & 0x0f;
     this.ier = v & 0x0f;
@@ -276,6 +281,7 @@ export class Uart16550 implements MmioDevice {
     this.updateIrq();
   }
 
+  /** Writes the FIFO control register (enable, resets, trigger level). */
   private writeFcr(v: number): void {
     let cmd = v;
     // Changing the FIFO enable clears both FIFOs (datasheet §8.4, FCR bit 0).
@@ -292,6 +298,7 @@ export class Uart16550 implements MmioDevice {
     this.updateIrq();
   }
 
+  /** Writes the modem control register (loopback and outputs). */
   private writeMcr(v: number): void {
     const wasLoop = (this.mcr & MCR_LOOP) !== 0;
     this.mcr = v;
@@ -314,6 +321,7 @@ export class Uart16550 implements MmioDevice {
     return (this.fcr & FCR_FE) ? FIFO_SIZE : 1;
   }
 
+  /** Appends a received byte to the FIFO. */
   private pushFifo(v: number): void {
     if (this.fifoCount >= this.capacity()) {
       this.lsrErrors |= LSR_OE;
@@ -361,6 +369,7 @@ export class Uart16550 implements MmioDevice {
     return IIR_NO_INT;
   }
 
+  /** Drives the interrupt line from the highest pending enabled source. */
   private updateIrq(): void {
     const level = this.interruptId() !== IIR_NO_INT;
     // Driven on every update, as QEMU's devices do: with the PLIC's gateway a new

@@ -169,6 +169,7 @@ export class DescChain {
     return this.copy(mem, true, offset, src);
   }
 
+  /** Copies between the chain's segments at `offset` and `buf`, either direction. */
   private copy(mem: DmaMemory, toGuest: boolean, offset: number, buf: Uint8Array): boolean {
     const want = toGuest ? 1 : 0;
     let skip = offset;
@@ -306,6 +307,7 @@ export class Virtqueue {
     }
   }
 
+  /** Reads a little-endian u16 of the available ring; throws RingError if unreachable. */
   private u16(mem: DmaMemory, addr: number): number {
     const b = this.scratch.subarray(0, 2);
     if (!mem.read(addr, b)) throw new RingError("available ring outside RAM");
@@ -497,6 +499,7 @@ export class VirtioMmio implements MmioDevice {
     return f >>> 0;
   }
 
+  /** Writes the device status (§2.1); 0 resets the device. */
   private writeStatus(v: number): void {
     if (v === 0) {
       this.reset();
@@ -512,6 +515,7 @@ export class VirtioMmio implements MmioDevice {
     this.status = next;
   }
 
+  /** Returns the transport and device to their reset state. */
   private reset(): void {
     this.status = 0;
     this.interruptStatus = 0;
@@ -532,6 +536,7 @@ export class VirtioMmio implements MmioDevice {
     q.device = Math.ceil(availEnd / align) * align;
   }
 
+  /** Serves every available request of queue `index` (§2.7.13). */
   private notify(index: number): void {
     const q = this.queues[index] as Virtqueue | undefined;
     if (!q || !q.ready || (this.status & STATUS_NEEDS_RESET)) return;
@@ -576,6 +581,7 @@ export class VirtioMmio implements MmioDevice {
     this.updateIrq();
   }
 
+  /** Drives the interrupt line from InterruptStatus. */
   private updateIrq(): void {
     const level = this.interruptStatus !== 0;
     // Driven on every update, as QEMU's devices do: with the PLIC's gateway a new

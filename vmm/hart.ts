@@ -57,29 +57,49 @@ export class Hart {
   /** Next pc chosen by a system call-out (engines set it to the fall-through first). */
   npc = 0;
   /** Current privilege level. */
-  priv = PRV_M;
+  priv: number = PRV_M;
 
-  // CSR state (Priv ch. 3–4). mip is split: pins driven by devices, bits written by software.
+  /** mstatus (Priv §3.1.6); sstatus is a view of it. */
   mstatus = 0;
+  /** Exceptions delegated to S-mode (Priv §3.1.8). */
   medeleg = 0;
+  /** Interrupts delegated to S-mode (Priv §3.1.8). */
   mideleg = 0;
+  /** Interrupt enables (Priv §3.1.9); sie is a view of it. */
   mie = 0;
+  /** mip bits driven by devices (MSIP, MTIP, MEIP, and SEIP from the PLIC). */
   mipPins = 0;
+  /** mip bits written by software (SSIP, STIP, and the software SEIP). */
   mipSoft = 0;
+  /** M-mode trap vector (Priv §3.1.7). */
   mtvec = 0;
+  /** M-mode scratch register. */
   mscratch = 0;
+  /** M-mode exception pc. */
   mepc = 0;
+  /** M-mode trap cause. */
   mcause = 0;
+  /** M-mode trap value. */
   mtval = 0;
+  /** Counters S- and U-mode may read (Priv §3.1.11). */
   mcounteren = 0;
+  /** M-mode environment configuration (no fields implemented). */
   menvcfg = 0;
+  /** S-mode trap vector (Priv §4.1.2). */
   stvec = 0;
+  /** S-mode scratch register. */
   sscratch = 0;
+  /** S-mode exception pc. */
   sepc = 0;
+  /** S-mode trap cause. */
   scause = 0;
+  /** S-mode trap value. */
   stval = 0;
+  /** Counters U-mode may read (Priv §4.1.5). */
   scounteren = 0;
+  /** S-mode environment configuration (no fields implemented). */
   senvcfg = 0;
+  /** Address translation and protection (Priv §4.1.11). */
   satp = 0;
 
   /** Instructions retired since reset (monotonic; minstret adds an offset). */
@@ -98,16 +118,21 @@ export class Hart {
   /** Trap value of the raised exception. */
   excTval = 0;
 
-  /** TLB tags: virtual page number | context << 20; -1 is empty. */
-  readonly rtag = new Int32Array(TLB_SIZE).fill(-1);
-  readonly wtag = new Int32Array(TLB_SIZE).fill(-1);
-  readonly ftag = new Int32Array(TLB_SIZE).fill(-1);
-  /** TLB payload: RAM offset minus virtual page address, modulo 2^32. */
-  readonly roff = new Int32Array(TLB_SIZE);
-  readonly woff = new Int32Array(TLB_SIZE);
-  readonly foff = new Int32Array(TLB_SIZE);
-  /** Translation context of data and fetch accesses, pre-shifted by 20. */
+  /** Load TLB tags: virtual page number | context << 20; -1 is empty. */
+  readonly rtag: Int32Array = new Int32Array(TLB_SIZE).fill(-1);
+  /** Store TLB tags. */
+  readonly wtag: Int32Array = new Int32Array(TLB_SIZE).fill(-1);
+  /** Fetch TLB tags. */
+  readonly ftag: Int32Array = new Int32Array(TLB_SIZE).fill(-1);
+  /** Load TLB payload: RAM offset minus virtual page address, modulo 2^32. */
+  readonly roff: Int32Array = new Int32Array(TLB_SIZE);
+  /** Store TLB payload. */
+  readonly woff: Int32Array = new Int32Array(TLB_SIZE);
+  /** Fetch TLB payload. */
+  readonly foff: Int32Array = new Int32Array(TLB_SIZE);
+  /** Translation context of data accesses, pre-shifted by 20. */
   dctx = 0;
+  /** Translation context of instruction fetches, pre-shifted by 20. */
   fctx = 0;
 
   /** The engine stops at the first block boundary where `now >= nextEvent`. */
@@ -117,7 +142,7 @@ export class Hart {
   /** Waiting in WFI. */
   waiting = false;
   /** LR/SC reservation (physical address), or -1. */
-  reservation = -1;
+  reservation: number = -1;
 
   /** Physical memory protection. */
   readonly pmp = new Pmp();
