@@ -294,6 +294,10 @@ Deno.test("assembler: out-of-range branch and jump targets are errors", () => {
   fails("nop\nfar:\n.space 4100\nbne a0, a1, far", 4, /range/);
   fails("jal far\n.space 0x100000\nfar:", 1, /range/);
   fails("c.beqz a0, far\n.space 256\nfar:", 1, /compressed|range/);
+  // Pseudo-instructions are range-checked too.
+  fails("j far\n.space 0x100000\nfar:", 1, /range/);
+  fails("beqz a0, far\n.space 4096\nfar:", 1, /range/);
+  fails("bgt a0, a1, far\n.space 4096\nfar:", 1, /range/);
   // The extremes that do fit.
   assert.equal(words("beq a0, a1, far\n.space 4088\nfar:")[0].toString(16), "7eb50ee3");
   // -4096: imm[12] = 1, everything else 0.

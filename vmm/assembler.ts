@@ -140,6 +140,10 @@ function checkImm(fmt: string, imm: number, rs1: number): void {
     case "U":
       if ((imm & 0xfff) !== 0) throw new Error(`upper immediate ${imm} has low bits set`);
       return;
+    case "B":
+      return void inRange(imm, 13);
+    case "J":
+      return void inRange(imm, 21);
     case "CSR":
       return range(0, 0xfff, "CSR number");
     case "CSRI":
@@ -322,7 +326,7 @@ function words(l: Line, labels: Map<string, number>): number[] {
       return [b(op, 0, base, r(0), off)];
     }
     case "B":
-      return [b(op, 0, r(0), r(1), inRange(rel(2), 13))];
+      return [b(op, 0, r(0), r(1), rel(2))];
     case "U": {
       const u = v(1);
       if (!Number.isInteger(u) || u < 0 || u > 0xfffff) {
@@ -331,9 +335,7 @@ function words(l: Line, labels: Map<string, number>): number[] {
       return [b(op, r(0), 0, 0, u << 12)];
     }
     case "J":
-      return a.length === 1
-        ? [b(op, 1, 0, 0, inRange(rel(0), 21))]
-        : [b(op, r(0), 0, 0, inRange(rel(1), 21))];
+      return a.length === 1 ? [b(op, 1, 0, 0, rel(0))] : [b(op, r(0), 0, 0, rel(1))];
     case "A":
       return [b(op, r(0), mem(2)[1], r(1), 0)];
     case "LR":

@@ -1,0 +1,161 @@
+/**
+ * The command line's contract (DESIGN §11): exit status is the guest's, 2 with one
+ * clear line on stderr for bad usage or a bad image, 124 when the budget runs out, 1
+ * when the guest halts for good; `--help` documents every option; system files.
+ */
+
+import assert from "node:assert/strict";
+import { assemble } from "../vmm/assembler.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+
+async function cli(
+  args: string[],
+  stdin = "",
+): Promise<{ code: number; out: string; err: string }> {
+  const p = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "mod.ts", ...args],
+    cwd: root,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = p.stdin.getWriter();
+  await w.write(new TextEncoder().encode(stdin));
+  await w.close();
+  const r = await p.output();
+  const dec = new TextDecoder();
+  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
+}
+
+function tmpFile(bytes: Uint8Array | string, suffix = ".bin"): string {
+  const path = Deno.makeTempFileSync({ suffix });
+  if (typeof bytes === "string") Deno.writeTextFileSync(path, bytes);
+  else Deno.writeFileSync(path, bytes);
+  return path;
+}
+
+/** Exactly one line on stderr, naming the problem, and no stack trace. */
+function oneLine(err: string, pattern: RegExp): void {
+  const lines = err.trim().split("\n");
+  assert.equal(lines.length, 1, `stderr: ${err}`);
+  assert.match(lines[0], pattern);
+  assert.doesNotMatch(err, /\bat .*\.ts:\d+/);
+}
+
+Deno.test("cli: no argument boots the default system and exits 0", async () => {
+  const r = await cli([]);
+  assert.equal(r.code, 0);
+  assert.match(r.out, /Hello from belowzero/);
+});
+
+Deno.test("cli: --help documents every option", async () => {
+  const r = await cli(["--help"]);
+  assert.equal(r.code, 0);
+  for (const o of ["--mode", "--engine", "--mem", "--disk", "--disk-transport", "--bootargs"]) {
+    assert.ok(r.out.includes(o), o);
+  }
+  for (const o of ["--max-insns", "--stats", "--json", "--help"]) assert.ok(r.out.includes(o), o);
+});
+
+Deno.test("cli: the guest's exit code becomes the exit status", async () => {
+  const prog = assemble(`
+    li t0, 0x100000
+    li t1, ${(7 << 16) | 0x3333}
+    sw t1, 0(t0)
+  `);
+  const r = await cli([tmpFile(prog.bytes)]);
+  assert.equal(r.code, 7);
+});
+
+Deno.test("cli: the instruction budget gives 124", async () => {
+  const prog = assemble("loop: j loop");
+  const r = await cli([tmpFile(prog.bytes), "--max-insns", "1000"]);
+  assert.equal(r.code, 124);
+  oneLine(r.err, /budget/);
+});
+
+Deno.test("cli: a guest that can never wake up halts with 1 and says why", async () => {
+  const prog = assemble("wfi\nstop: j stop");
+  const r = await cli([tmpFile(prog.bytes)]);
+  assert.equal(r.code, 1);
+  oneLine(r.err, /wfi/);
+});
+
+Deno.test("cli: bad images and options give 2 and one line", async () => {
+  const cases: [string[], RegExp][] = [
+    [["no/such/file.elf"], /no such file/],
+    [[root + "guests"], /directory/],
+    [[tmpFile(new Uint8Array(0))], /empty/],
+    [["--mem", "12Q", "guests/images/hello.elf"], /--mem 12Q/],
+    [["--mem", "4K", "guests/images/hello.elf"], /memory size/],
+    [["--mode", "warp", "guests/images/hello.elf"], /unknown mode/],
+    [["--engine", "turbo", "guests/images/hello.elf"], /unknown engine/],
+    [["--disk-transport", "pci", "guests/images/hello.elf"], /modern or legacy/],
+    [["--max-insns", "lots", "guests/images/hello.elf"], /not a count/],
+    [["--frobnicate"], /frobnicate/],
+    [["a.elf", "b.elf"], /one FILE/],
+    [["--disk", "no/such/disk.img", "guests/images/hello.elf"], /disk/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = await cli(args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.err}`);
+    oneLine(r.err, pattern);
+  }
+});
+
+Deno.test("cli: a 64-bit ELF is refused with 2", async () => {
+  const elf = new Uint8Array(64);
+  elf.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+  const r = await cli([tmpFile(elf)]);
+  assert.equal(r.code, 2);
+  oneLine(r.err, /64-bit/);
+});
+
+Deno.test("cli: system files are checked field by field", async () => {
+  const bad: [string, RegExp][] = [
+    ["{", /not valid JSON/],
+    ['{"domains": 3}', /"domains" array/],
+    ['{"domains": [{"image": "x.elf", "colour": "red"}]}', /unknown field "colour"/],
+    ['{"domains": [{"name": "a"}]}', /"image"/],
+  ];
+  for (const [text, pattern] of bad) {
+    const r = await cli([tmpFile(text, ".json")]);
+    assert.equal(r.code, 2, text);
+    oneLine(r.err, pattern);
+  }
+  const dir = Deno.makeTempDirSync();
+  Deno.copyFileSync(root + "guests/images/hello.elf", `${dir}/h.elf`);
+  Deno.writeTextFileSync(`${dir}/sys.json`, '{"domains": [{"image": "h.elf", "memory": "8M"}]}');
+  const ok = await cli([`${dir}/sys.json`]);
+  assert.equal(ok.code, 0);
+  assert.match(ok.out, /Hello from belowzero/);
+});
+
+Deno.test("cli: --stats --json prints one JSON object on stderr", async () => {
+  const r = await cli(["guests/images/hello.elf", "--stats", "--json"]);
+  assert.equal(r.code, 0);
+  const s = JSON.parse(r.err.trim());
+  assert.equal(s.outcome, "exit 0");
+  assert.ok(s.instructions > 100 && s.instructions < 100_000);
+  assert.equal(s.cycles, s.instructions);
+});
+
+Deno.test("cli: piped stdin reaches the guest's UART", async () => {
+  // Echo one received byte back through the UART, then pass.
+  const prog = assemble(`
+    li s0, 0x10000000
+  wait:
+    lbu t0, 5(s0)
+    andi t0, t0, 1
+    beqz t0, wait
+    lbu a0, 0(s0)
+    sb a0, 0(s0)
+    li t0, 0x100000
+    li t1, 0x5555
+    sw t1, 0(t0)
+  `);
+  const r = await cli([tmpFile(prog.bytes)], "Z");
+  assert.equal(r.code, 0);
+  assert.equal(r.out, "Z");
+});
