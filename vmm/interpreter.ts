@@ -12,7 +12,8 @@
  * Memory accesses hit the hart's software TLB inline and fall back to `Hart` slow paths.
  */
 
-import { type Emitter, endsBlock, helpers, INSNS } from "./insns.ts";
+import { type Emitter, helpers, INSNS } from "./insns.ts";
+import { type Control, insnCode } from "./codegen.ts";
 import { OP_DECODE, OP_ILLEGAL, PACK_END, PACK_RD, PACK_RS1, PACK_RS2 } from "./decoder.ts";
 import { type Hart, NO_PAGE, TLB_MASK } from "./hart.ts";
 
@@ -39,60 +40,23 @@ const FLUSH = "h.retired = icount;";
 /** Re-reads what a slow path may have changed. */
 const RELOAD = "limit = h.nextEvent - h.overhead; dctx = h.dctx; fctx = h.fctx; ctag = -1;";
 
-const VIEWS = [
-  ["i8", "u8"],
-  ["i16", "u16"],
-  ["i32", "i32"],
-] as const;
-
-function caseBody(k: number): string {
-  const d = INSNS[k];
-  const e = interpEmitter;
-  const s = d.sem;
-  switch (s.kind) {
-    case "alu":
-      return `x[${RD}] = ${s.expr(e)}; break dispatch;`;
-    case "load": {
-      const view = VIEWS[s.size][s.signed ? 0 : 1];
-      const align = (1 << s.size) - 1;
-      return `a = (${e.rs1} + imm) | 0; vpn = a >>> 12; t = vpn & ${TLB_MASK};
-        if (rtag[t] === (vpn | dctx)${align ? ` && (a & ${align}) === 0` : ""}) {
-          v = ${view}[(a + roff[t]) ${s.size ? `>> ${s.size}` : "| 0"}];
-        } else {
-          ${FLUSH} v = h.loadSlow(a, ${s.size}, ${s.signed}); ${RELOAD}
-          if (h.exc !== 0) break block;
-        }
-        x[${RD}] = v; break dispatch;`;
-    }
-    case "store": {
-      const view = VIEWS[s.size][1];
-      const align = (1 << s.size) - 1;
-      return `a = (${e.rs1} + imm) | 0; vpn = a >>> 12; t = vpn & ${TLB_MASK};
-        if (wtag[t] === (vpn | dctx)${align ? ` && (a & ${align}) === 0` : ""}) {
-          ${view}[(a + woff[t]) ${s.size ? `>> ${s.size}` : "| 0"}] = ${e.rs2};
-        } else {
-          ${FLUSH} h.storeSlow(a, ${s.size}, ${e.rs2}); ${RELOAD}
-          if (h.exc !== 0) break block;
-        }
-        break dispatch;`;
-    }
-    case "branch":
-      return `icount++; pc = (${s.cond(e)}) ? (pc + imm) | 0 : ${e.npc}; continue outer;`;
-    case "jump":
-      return `t = ${s.target(e)}; x[${RD}] = ${e.npc}; pc = t; icount++; continue outer;`;
-    case "call": {
-      const head = `h.pc = pc; h.npc = ${e.npc}; ${FLUSH} v = ${s.call(e)}; ${RELOAD}
-        if (h.exc !== 0) break block;${s.writesRd ? ` x[${RD}] = v;` : ""}`;
-      return endsBlock(d)
-        ? `${head} icount++; pc = h.npc; continue outer;`
-        : `${head} break dispatch;`;
-    }
-  }
-}
+/** The interpreter's control points: `dispatch`, `block` and `outer` are its loop labels. */
+const interpControl: Control = {
+  e: interpEmitter,
+  setRd: (expr) => `x[${RD}] = ${expr};`,
+  next: "break dispatch;",
+  end: (pc) => `icount++; pc = ${pc}; continue outer;`,
+  raise: "break block;",
+  flush: FLUSH,
+  reload: RELOAD,
+  afterStore: "",
+};
 
 /** Generates the interpreter's source text (exposed for inspection and tests). */
 export function interpreterSource(): string {
-  const cases = INSNS.map((_, k) => `case ${k + 1}: { ${caseBody(k)} }`).join("\n");
+  const cases = INSNS.map((d, k) => `case ${k + 1}: { ${insnCode(d, interpControl)} }`).join(
+    "\n",
+  );
   return `
   const x = h.x, bus = h.bus, u8 = bus.u8, i8 = bus.i8, u16 = bus.u16, i16 = bus.i16, i32 = bus.i32;
   const rtag = h.rtag, roff = h.roff, wtag = h.wtag, woff = h.woff, ftag = h.ftag, foff = h.foff;
