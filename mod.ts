@@ -22,7 +22,9 @@
  */
 
 export { CORE_HZ, CYCLES_PER_TICK, Machine } from "./vmm/machine.ts";
-export type { MachineOptions, Outcome } from "./vmm/machine.ts";
+export type { Engine, MachineOptions, Outcome } from "./vmm/machine.ts";
+export { Block, TranslationCache } from "./vmm/translator.ts";
+export type { JitStats } from "./vmm/translator.ts";
 export { Hart } from "./vmm/hart.ts";
 export type { HartHost } from "./vmm/hart.ts";
 export { Bus } from "./vmm/bus.ts";

@@ -25,7 +25,8 @@ FILE is a guest image (an ELF32 RISC-V executable, or a raw binary loaded at
 Options:
   --mode MODE        how the guest runs: bare (the image owns the machine, no
                      hypervisor). trap, bt, hw and pv are not available yet.
-  --engine ENGINE    interp (the reference interpreter; the default).
+  --engine ENGINE    jit (the translation cache; the default) or interp (the
+                     reference interpreter). Both give identical results.
   --mem SIZE         guest RAM, e.g. 64M, 1G, 131072K (default 128M).
   --disk FILE        a raw disk image for the virtio block device in slot 0.
   --disk-transport T virtio-mmio transport of the disk: modern (default) or legacy.
@@ -99,8 +100,10 @@ export async function main(args: string[]): Promise<number> {
         } (use bare)`,
       );
     }
-    const engine = v.engine ?? "interp";
-    if (engine !== "interp") throw new UserError(`--engine ${engine}: unknown engine (use interp)`);
+    const engine = v.engine ?? "jit";
+    if (engine !== "interp" && engine !== "jit") {
+      throw new UserError(`--engine ${engine}: unknown engine (use jit or interp)`);
+    }
     const transport = v["disk-transport"] ?? "modern";
     if (transport !== "modern" && transport !== "legacy") {
       throw new UserError(`--disk-transport ${transport}: use modern or legacy`);
@@ -117,6 +120,7 @@ export async function main(args: string[]): Promise<number> {
       bootargs,
       console: out,
       maxInsns,
+      engine,
     });
     const t0 = performance.now();
     const outcome = await drive(m, out);
@@ -253,6 +257,8 @@ function printStats(m: Machine, o: Outcome, wallMs: number, json: boolean): void
     codeInvalidations: h.stats.codeInvalidations,
     wallSeconds: wallMs / 1000,
     mips: h.retired / wallMs / 1000,
+    engine: m.engine,
+    ...(m.jit ? { jit: { ...m.jit.stats } } : {}),
   };
   if (json) {
     console.error(JSON.stringify(s));

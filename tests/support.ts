@@ -161,6 +161,21 @@ export interface RunOptions {
   setup?: (m: Machine, prog: Program) => void;
 }
 
+/** Architectural state both engines must agree on (DESIGN §1.2). */
+function stateOf(m: Machine, out: Outcome, text: string): string {
+  const h = m.hart;
+  return JSON.stringify({
+    out,
+    text,
+    pc: h.pc,
+    priv: h.priv,
+    x: [...h.x.slice(0, 32)],
+    retired: h.retired,
+    now: h.now,
+    csr: [h.mstatus, h.mepc, h.mcause, h.mtval, h.sepc, h.scause, h.stval, h.satp, h.mip, h.mie],
+  });
+}
+
 /** What {@link runAsm} gives back. */
 export interface Run {
   /** The machine after the run. */
@@ -193,15 +208,27 @@ export function runAsm(src: string, opts: RunOptions = {}): Run {
     ? ""
     : `  la t6, ${handler === "exit" ? "__trap" : "__rec"}\n  csrw mtvec, t6\n`;
   const prog = assemble(prologue + src + "\n  j __pass\n" + EPILOGUE);
-  let text = "";
-  const m = new Machine({
-    image: prog.bytes,
-    ramSize: opts.ramSize ?? 8 * 1024 * 1024,
-    maxInsns: opts.maxInsns ?? 200_000,
-    console: { put: (b) => (text += String.fromCharCode(b)) },
-  });
-  opts.setup?.(m, prog);
-  const out = m.runFor();
+  // Every program runs on both engines, which must agree; the interpreter's run is returned.
+  const runOn = (engine: "interp" | "jit") => {
+    let text = "";
+    const m = new Machine({
+      image: prog.bytes,
+      ramSize: opts.ramSize ?? 8 * 1024 * 1024,
+      maxInsns: opts.maxInsns ?? 200_000,
+      console: { put: (b) => (text += String.fromCharCode(b)) },
+      engine,
+    });
+    opts.setup?.(m, prog);
+    const out = m.runFor();
+    return { m, out, text };
+  };
+  const jit = runOn("jit");
+  const { m, out, text } = runOn("interp");
+  assert.equal(
+    stateOf(jit.m, jit.out, jit.text),
+    stateOf(m, out, text),
+    "the translation cache and the interpreter disagree",
+  );
   const u32 = (pa: number) => {
     const off = pa - RAM;
     return (m.bus.u8[off] | (m.bus.u8[off + 1] << 8) | (m.bus.u8[off + 2] << 16) |

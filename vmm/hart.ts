@@ -141,6 +141,12 @@ export class Hart {
   stop: number = STOP.NONE;
   /** Waiting in WFI. */
   waiting = false;
+  /** Set when a store dropped translated code; a running translated block must leave. */
+  smc = 0;
+  /** The engine left a block in its middle (rewritten code): no event check before resuming. */
+  midBlock = false;
+  /** Called when the TLB is emptied, so translation caches drop what depends on it. */
+  tlbFlushed: () => void = () => {};
   /** LR/SC reservation (physical address), or -1. */
   reservation: number = -1;
 
@@ -591,6 +597,7 @@ export class Hart {
     this.rtag.fill(-1);
     this.wtag.fill(-1);
     this.ftag.fill(-1);
+    this.tlbFlushed();
   }
 
   /** Recomputes the translation contexts after a change of privilege, satp or mstatus. */

@@ -12,6 +12,8 @@
 import { Bus } from "./bus.ts";
 import { Hart, type HartHost, PRV_M, STOP } from "./hart.ts";
 import { buildInterpreter, type RunFn } from "./interpreter.ts";
+import { buildJit } from "./jit.ts";
+import { TranslationCache } from "./translator.ts";
 import { isElf, parseElf } from "./elf.ts";
 import { UserError } from "./errors.ts";
 import { Clint } from "../devices/clint.ts";
@@ -51,9 +53,14 @@ export interface MachineOptions {
   console: ConsolePort;
   /** Stop after this many executed instructions (retired, or trapped). */
   maxInsns?: number;
-  /** Execution engine (the interpreter is the reference). */
-  engine?: "interp";
+  /** Execution engine: the translation cache (default) or the reference interpreter. */
+  engine?: Engine;
+  /** Blocks the translation cache keeps before it is emptied (default 8192). */
+  jitMaxBlocks?: number;
 }
+
+/** The execution engines. */
+export type Engine = "interp" | "jit";
 
 /** How a run ended. */
 export type Outcome =
@@ -85,6 +92,10 @@ export class Machine implements HartHost {
   readonly entry: number;
   /** Guest-physical address of the device tree. */
   readonly fdtAddr: number;
+  /** The translation cache, when the engine is `jit`. */
+  readonly jit?: TranslationCache;
+  /** The engine in use. */
+  readonly engine: Engine;
   /** Whether more console input may still arrive from the host. */
   inputOpen = false;
 
@@ -164,7 +175,14 @@ export class Machine implements HartHost {
     hart.x[10] = 0; // a0: hart id
     hart.x[11] = at | 0; // a1: device tree
     hart.updateContext();
-    this.run = sharedInterpreter ??= buildInterpreter();
+    this.engine = opts.engine ?? "jit";
+    if (this.engine === "jit") {
+      const j = buildJit(hart, new TranslationCache(hart, opts.jitMaxBlocks));
+      this.run = j.run;
+      this.jit = j.cache;
+    } else {
+      this.run = sharedInterpreter ??= buildInterpreter();
+    }
   }
 
   /** Copies the image into RAM; returns entry, the end of loaded data and HTIF symbols. */

@@ -1,0 +1,227 @@
+/**
+ * The translation cache (DESIGN §8): self-modifying code, fence.i, code on remapped
+ * pages, the same bytes at two virtual addresses, eviction when the cache is full, and
+ * chain links undone when a block is dropped. Every program here runs on both engines
+ * (tests/support.ts compares their final state); these tests also check the cache's own
+ * statistics, so they would fail if the cache were bypassed.
+ */
+
+import assert from "node:assert/strict";
+import { Machine } from "../vmm/machine.ts";
+import { assemble } from "../vmm/assembler.ts";
+import { pass, R, RAM } from "./support.ts";
+
+/** Runs `src` under the JIT alone and returns the machine (for cache statistics). */
+function jitRun(src: string, jitMaxBlocks?: number): Machine {
+  const prog = assemble(`${src}
+    li t0, 0x100000
+    li t1, 0x5555
+    sw t1, 0(t0)
+  `);
+  const m = new Machine({ image: prog.bytes, console: { put() {} }, engine: "jit", jitMaxBlocks });
+  const o = m.runFor();
+  assert.deepEqual(o, { kind: "exit", code: 0 });
+  return m;
+}
+
+// A store rewrites an instruction later in the same block: the new one runs.
+const SMC_SAME_BLOCK = `
+    la t0, patch
+    li t1, 0x02a00513   # addi a0, zero, 42
+    li a0, 1
+    sw t1, 0(t0)
+  patch:
+    addi a0, zero, 7    # replaced before it runs
+    addi a1, a0, 0
+`;
+
+Deno.test("jit: a store rewriting a later instruction of the same block takes effect", () => {
+  const r = pass(SMC_SAME_BLOCK);
+  assert.equal(r.x(R.a1), 42);
+  const m = jitRun(SMC_SAME_BLOCK);
+  assert.ok(m.jit!.stats.invalidations >= 1);
+});
+
+// A loop body is rewritten between iterations; the chain link into it must be undone.
+const SMC_LOOP = `
+    li s0, 0
+    li s1, 3
+    la t0, body
+  loop:
+    jal ra, body
+    addi s1, s1, -1
+    li t1, 0x00240413   # addi s0, s0, 2
+    sw t1, 0(t0)
+    bnez s1, loop
+    j done
+  body:
+    addi s0, s0, 1      # rewritten after the first call
+    ret
+  done:
+`;
+
+Deno.test("jit: rewriting a block drops it and undoes links to it", () => {
+  const r = pass(SMC_LOOP);
+  assert.equal(r.x(R.s0), 1 + 2 + 2);
+  const s = jitRun(SMC_LOOP).jit!.stats;
+  assert.ok(s.invalidations >= 1, `invalidations ${s.invalidations}`);
+  assert.ok(s.blocks > 4);
+});
+
+Deno.test("jit: code written then made visible with fence.i runs", () => {
+  const src = `
+    la t0, slot
+    li t1, 0x06300593   # addi a1, zero, 99
+    sw t1, 0(t0)
+    li t1, 0x00008067   # ret
+    sw t1, 4(t0)
+    fence.i
+    jal ra, slot
+    j out
+    .align 2
+  slot:
+    .word 0, 0
+  out:
+  `;
+  assert.equal(pass(src).x(R.a1), 99);
+});
+
+/** Sv32 page tables at 0x80100000: virtual 0x40000000 → physical `code`, identity for RAM. */
+function pagedProgram(body: string): string {
+  return `
+    li t6, -1
+    csrw pmpaddr0, t6
+    li t6, 0x1f
+    csrw pmpcfg0, t6
+    li s2, 0x80100000        # root table
+    li s3, 0x80101000        # level-0 table for 0x40000000
+    # root[0x200] = RAM superpage 0x80000000 (identity, RWX, A, D)
+    li t0, 0x200000cf
+    li t1, 0x800
+    add t1, s2, t1
+    sw t0, 0(t1)
+    # root[0x100] → s3
+    srli t0, s3, 12
+    slli t0, t0, 10
+    ori t0, t0, 1
+    sw t0, 0x400(s2)
+    # satp = Sv32, root
+    srli t0, s2, 12
+    li t1, 0x80000000
+    or t0, t0, t1
+    csrw satp, t0
+    sfence.vma
+    # drop to S-mode at 'smode'
+    li t6, 0x1800
+    csrc mstatus, t6
+    li t6, 0x800
+    csrs mstatus, t6
+    la t6, smode
+    csrw mepc, t6
+    mret
+  smode:
+  ${body}
+  `;
+}
+
+/** Maps virtual page 0x40000000 to physical page `reg` (an address in a register). */
+const MAP = (reg: string) => `
+    srli t0, ${reg}, 12
+    slli t0, t0, 10
+    ori t0, t0, 0xcf
+    sw t0, 0(s3)
+    sfence.vma
+`;
+
+Deno.test("jit: code on a remapped page: the new mapping's code runs", () => {
+  const src = pagedProgram(`
+    la s4, codeA
+    la s5, codeB
+    ${MAP("s4")}
+    li s6, 0x40000000
+    jalr ra, 0(s6)
+    mv s7, a0
+    ${MAP("s5")}
+    jalr ra, 0(s6)
+    mv s8, a0
+    li a7, 93          # exit through the M-mode handler (the finisher is not mapped)
+    ecall
+    .align 12
+  codeA:
+    li a0, 11
+    ret
+    .align 12
+  codeB:
+    li a0, 22
+    ret
+  `);
+  const r = pass(src, { maxInsns: 100_000, handler: "record" });
+  assert.equal(r.x(R.s7), 11);
+  assert.equal(r.x(R.s8), 22);
+});
+
+Deno.test("jit: the same bytes at two virtual addresses compute their own pc", () => {
+  const src = pagedProgram(`
+    la s4, code
+    ${MAP("s4")}
+    li s6, 0x40000000
+    jalr ra, 0(s6)     # through the alias
+    mv s7, a0
+    jalr ra, 0(s4)     # through the identity map
+    mv s8, a0
+    li a7, 93
+    ecall
+    .align 12
+  code:
+    auipc a0, 0
+    ret
+  `);
+  const r = pass(src, { maxInsns: 100_000, handler: "record" });
+  assert.equal(r.u(R.s7), 0x40000000);
+  assert.equal(r.u(R.s8), r.label("code"));
+});
+
+Deno.test("jit: a full cache is emptied and translation goes on correctly", () => {
+  // 40 small functions called in turn, 3 rounds, with room for only 8 blocks.
+  const fns = Array.from({ length: 40 }, (_, k) => `f${k}:\n addi s0, s0, ${k + 1}\n ret`);
+  const calls = Array.from({ length: 40 }, (_, k) => `jal ra, f${k}`).join("\n");
+  const src = `
+    li s0, 0
+    li s1, 3
+  round:
+    ${calls}
+    addi s1, s1, -1
+    bnez s1, round
+    j finish
+    ${fns.join("\n")}
+  finish:
+  `;
+  const m = jitRun(src, 8);
+  assert.equal(m.hart.x[R.s0], 3 * (40 * 41) / 2);
+  assert.ok(m.jit!.stats.flushes > 0);
+  assert.ok(m.jit!.stats.cached <= 8);
+  assert.equal(pass(src, { maxInsns: 100_000 }).x(R.s0), 3 * (40 * 41) / 2);
+});
+
+Deno.test("jit: loops run inside one translated block and chains are followed", () => {
+  const m = jitRun(`
+    li a0, 100000
+    li a1, 0
+  loop:
+    addi a1, a1, 3
+    addi a0, a0, -1
+    bnez a0, loop
+    jal ra, f
+    jal ra, f
+    j end
+  f:
+    addi a2, a2, 1
+    ret
+  end:
+  `);
+  assert.equal(m.hart.x[R.a1], 300000);
+  const s = m.jit!.stats;
+  assert.ok(s.executions < 1000, `executions ${s.executions}`); // the loop is one block
+  assert.ok(s.blocks >= 3);
+  void RAM;
+});

@@ -1,0 +1,142 @@
+/**
+ * The translating engine (`--engine jit`, DESIGN §8): a dispatcher that runs translated
+ * blocks (`translator.ts`) one after another, following chain links between blocks on
+ * the same page and a jump cache for indirect jumps, and looks at events (timers,
+ * interrupts, budgets) between blocks exactly where the interpreter does. A 4-byte
+ * instruction that straddles a page is run by a one-instruction stepper generated from
+ * the same templates.
+ */
+
+import { helpers, INSNS } from "./insns.ts";
+import { type Control, insnCode } from "./codegen.ts";
+import { isWide, OP_ILLEGAL, PACK_RD, PACK_RS1, PACK_RS2 } from "./decoder.ts";
+import { type Hart, NO_PAGE, TLB_MASK } from "./hart.ts";
+import type { RunFn } from "./interpreter.ts";
+import { type Block, EXIT_OTHER, TranslationCache } from "./translator.ts";
+
+type StepFn = (h: Hart, w: number, imm: number, pc: number) => void;
+
+const RD = `((w >>> ${PACK_RD}) & 63)`;
+const RS1 = `((w >>> ${PACK_RS1}) & 63)`;
+const RS2 = `((w >>> ${PACK_RS2}) & 63)`;
+const NPC = "((pc + 4 - ((w >>> 25) & 2)) | 0)";
+
+/** The stepper: one decoded instruction, retiring it or latching its exception. */
+function buildStepper(): StepFn {
+  const c: Control = {
+    e: {
+      rs1: `x[${RS1}]`,
+      rs2: `x[${RS2}]`,
+      imm: "imm",
+      rs1Field: RS1,
+      rdIsZero: `(${RD} === 32)`,
+      pc: "pc",
+      npc: NPC,
+    },
+    setRd: (expr) => `x[${RD}] = ${expr};`,
+    next: `h.retired++; h.pc = ${NPC}; return;`,
+    end: (pc) => `h.retired++; h.pc = ${pc}; return;`,
+    raise: "h.pc = pc; return;",
+    flush: "",
+    reload: "dctx = h.dctx;",
+    afterStore: "",
+  };
+  const cases = INSNS.map((d, k) => `case ${k + 1}: { ${insnCode(d, c)} }`).join("\n");
+  const src = `return function step(h, w, imm, pc) {
+    const x = h.x, bus = h.bus, u8 = bus.u8, i8 = bus.i8, u16 = bus.u16, i16 = bus.i16;
+    const i32 = bus.i32, rtag = h.rtag, roff = h.roff, wtag = h.wtag, woff = h.woff;
+    let dctx = h.dctx, v = 0, a = 0, t = 0;
+    switch (w & 255) {
+      ${cases}
+      case ${OP_ILLEGAL}: h.pc = pc; h.raise(2, imm); return;
+    }
+  }`;
+  return new Function("H", src)(helpers) as StepFn;
+}
+
+let stepper: StepFn | undefined;
+
+/** Builds the translating engine for hart `h`, with its own translation cache. */
+export function buildJit(
+  h: Hart,
+  cache: TranslationCache = new TranslationCache(h),
+): { run: RunFn; cache: TranslationCache } {
+  const step = stepper ??= buildStepper();
+  const stats = cache.stats;
+  const run = (h: Hart): void => {
+    let prev: Block | null = null, exit = EXIT_OTHER;
+    for (;;) {
+      if (h.midBlock) {
+        h.midBlock = false;
+      } else if (h.retired >= h.nextEvent - h.overhead) {
+        h.host.service(h);
+        if (h.stop !== 0) return;
+        prev = null;
+      }
+      const pc: number = h.pc | 0;
+      let b: Block | null = null;
+      if (prev !== null && exit !== EXIT_OTHER) {
+        const s: Block | null = prev.succ[exit];
+        if (s !== null && s.valid && s.pc === pc) {
+          b = s;
+          stats.chainHits++;
+        }
+      }
+      if (b === null) {
+        // Translate pc through the fetch TLB (as the interpreter does at a block start).
+        const t = (pc >>> 12) & TLB_MASK;
+        let ro: number;
+        if (h.ftag[t] === ((pc >>> 12) | h.fctx)) {
+          ro = (pc + h.foff[t]) | 0;
+        } else {
+          ro = h.fetchSlow(pc);
+          if (h.exc !== 0) {
+            if (h.stop !== 0) return void (h.exc = 0);
+            h.takeException();
+            prev = null;
+            continue;
+          }
+        }
+        if ((pc & 0xfff) === 0xffe && isWide(h.bus.u16[ro >> 1])) {
+          // A straddling instruction: decoded afresh (never cached) and stepped.
+          let dp = h.decodePages[ro >>> 12];
+          if (dp === NO_PAGE) dp = h.decodePage(ro >>> 12);
+          const w = h.decodeAt(dp, 0xffe, pc, ro);
+          if (h.exc === 0) step(h, w, h.decodedImm, pc);
+          if (h.exc !== 0) {
+            if (h.stop !== 0) return void (h.exc = 0);
+            h.takeException();
+          }
+          prev = null;
+          continue;
+        }
+        const j: number = (pc >>> 1) & 1023;
+        if (cache.jcTag[j] === pc && cache.jcCtx[j] === h.fctx && cache.jcBlock[j]!.valid) {
+          b = cache.jcBlock[j]!;
+          stats.jumpCacheHits++;
+        } else {
+          const c: Block | undefined = cache.get(ro);
+          // Translated code holds virtual addresses (auipc, links): it fits one pc only.
+          b = c !== undefined && c.pc === pc ? c : cache.translate(pc, ro);
+          cache.jcTag[j] = pc;
+          cache.jcCtx[j] = h.fctx;
+          cache.jcBlock[j] = b;
+        }
+        if (prev !== null && exit !== EXIT_OTHER && ((prev.pc ^ pc) >>> 12) === 0) {
+          cache.link(prev, exit, b);
+        }
+      }
+      b.runs++;
+      stats.executions++;
+      exit = b.fn();
+      if (h.exc !== 0) {
+        if (h.stop !== 0) return void (h.exc = 0);
+        h.takeException();
+        prev = null;
+        continue;
+      }
+      prev = b;
+    }
+  };
+  return { run, cache };
+}
