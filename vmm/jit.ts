@@ -64,13 +64,16 @@ export function buildJit(
   const step = stepper ??= buildStepper();
   const stats = cache.stats;
   const run = (h: Hart): void => {
-    let prev: Block | null = null, exit = EXIT_OTHER;
-    for (;;) {
+    let prev: Block | null = null, exit = EXIT_OTHER, executions = 0, chainHits = 0;
+    main: for (;;) {
       if (h.midBlock) {
         h.midBlock = false;
       } else if (h.retired >= h.nextEvent - h.overhead) {
+        stats.executions += executions;
+        stats.chainHits += chainHits;
+        executions = chainHits = 0;
         h.host.service(h);
-        if (h.stop !== 0) return;
+        if (h.stop !== 0) break main;
         prev = null;
       }
       const pc: number = h.pc | 0;
@@ -79,7 +82,7 @@ export function buildJit(
         const s: Block | null = prev.succ[exit];
         if (s !== null && s.valid && s.pc === pc) {
           b = s;
-          stats.chainHits++;
+          chainHits++;
         }
       }
       if (b === null) {
@@ -91,7 +94,7 @@ export function buildJit(
         } else {
           ro = h.fetchSlow(pc);
           if (h.exc !== 0) {
-            if (h.stop !== 0) return void (h.exc = 0);
+            if (h.stop !== 0) break main;
             h.takeException();
             prev = null;
             continue;
@@ -104,7 +107,7 @@ export function buildJit(
           const w = h.decodeAt(dp, 0xffe, pc, ro);
           if (h.exc === 0) step(h, w, h.decodedImm, pc);
           if (h.exc !== 0) {
-            if (h.stop !== 0) return void (h.exc = 0);
+            if (h.stop !== 0) break main;
             h.takeException();
           }
           prev = null;
@@ -126,17 +129,20 @@ export function buildJit(
           cache.link(prev, exit, b);
         }
       }
-      b.runs++;
-      stats.executions++;
+      executions++;
       exit = b.fn();
       if (h.exc !== 0) {
-        if (h.stop !== 0) return void (h.exc = 0);
+        if (h.stop !== 0) break main;
         h.takeException();
         prev = null;
         continue;
       }
       prev = b;
     }
+    // Stopped by the host (or a device during a block): nothing is left to take.
+    h.exc = 0;
+    stats.executions += executions;
+    stats.chainHits += chainHits;
   };
   return { run, cache };
 }

@@ -33,9 +33,6 @@ export class Block {
   readonly succ: (Block | null)[] = [null, null];
   /** Blocks whose `succ` point here, so links can be undone. */
   readonly preds: Block[] = [];
-  /** Executions. */
-  runs = 0;
-
   /**
    * A translated block.
    *
