@@ -63,6 +63,8 @@ export function buildJit(
 ): { run: RunFn; cache: TranslationCache } {
   const step = stepper ??= buildStepper();
   const stats = cache.stats;
+  const { jcTag, jcCtx, jcBlock } = cache;
+  const { ftag, foff } = h;
   const run = (h: Hart): void => {
     let prev: Block | null = null, exit = EXIT_OTHER, executions = 0, chainHits = 0;
     main: for (;;) {
@@ -89,8 +91,8 @@ export function buildJit(
         // Translate pc through the fetch TLB (as the interpreter does at a block start).
         const t = (pc >>> 12) & TLB_MASK;
         let ro: number;
-        if (h.ftag[t] === ((pc >>> 12) | h.fctx)) {
-          ro = (pc + h.foff[t]) | 0;
+        if (ftag[t] === ((pc >>> 12) | h.fctx)) {
+          ro = (pc + foff[t]) | 0;
         } else {
           ro = h.fetchSlow(pc);
           if (h.exc !== 0) {
@@ -114,16 +116,16 @@ export function buildJit(
           continue;
         }
         const j: number = (pc >>> 1) & 1023;
-        if (cache.jcTag[j] === pc && cache.jcCtx[j] === h.fctx && cache.jcBlock[j]!.valid) {
-          b = cache.jcBlock[j]!;
+        if (jcTag[j] === pc && jcCtx[j] === h.fctx && jcBlock[j]!.valid) {
+          b = jcBlock[j]!;
           stats.jumpCacheHits++;
         } else {
           const c: Block | undefined = cache.get(ro);
           // Translated code holds virtual addresses (auipc, links): it fits one pc only.
           b = c !== undefined && c.pc === pc ? c : cache.translate(pc, ro);
-          cache.jcTag[j] = pc;
-          cache.jcCtx[j] = h.fctx;
-          cache.jcBlock[j] = b;
+          jcTag[j] = pc;
+          jcCtx[j] = h.fctx;
+          jcBlock[j] = b;
         }
         if (prev !== null && exit !== EXIT_OTHER && ((prev.pc ^ pc) >>> 12) === 0) {
           cache.link(prev, exit, b);
