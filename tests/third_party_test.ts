@@ -7,11 +7,11 @@
  *   xv6-rv32/kernel/kernel, xv6-rv32/fs.img.pristine     the rv32 port of xv6
  *   freertos/.../RISC-V_RV32_QEMU_VIRT_GCC/build/gcc/output/RTOSDemo.elf
  *
- * and skip cleanly otherwise.
+ * and skip cleanly otherwise. Each runs on both engines, which must end in the same state.
  */
 
 import assert from "node:assert/strict";
-import { Machine } from "../vmm/machine.ts";
+import { type Engine, Machine } from "../vmm/machine.ts";
 import { MemoryDisk } from "../devices/raw_disk.ts";
 
 const dir = Deno.env.get("BELOWZERO_THIRD_PARTY");
@@ -24,17 +24,43 @@ const exists = (p: string) => {
   }
 };
 
-function run(image: Uint8Array, opts: { maxInsns: number; disk?: Uint8Array; input?: string }) {
+interface RunOpts {
+  maxInsns: number;
+  disk?: Uint8Array;
+  input?: string;
+}
+
+function runOn(engine: Engine, image: Uint8Array, opts: RunOpts) {
   let out = "";
   const m = new Machine({
     image,
     console: { put: (b) => (out += String.fromCharCode(b)) },
     maxInsns: opts.maxInsns,
-    disk: opts.disk ? new MemoryDisk(opts.disk) : undefined,
+    disk: opts.disk ? new MemoryDisk(opts.disk.slice()) : undefined,
     virtioVersion: 1,
+    engine,
   });
   if (opts.input) m.input(new TextEncoder().encode(opts.input));
-  return { outcome: m.runFor(), out };
+  const outcome = m.runFor();
+  const h = m.hart;
+  const state = JSON.stringify([
+    outcome,
+    h.pc,
+    [...h.x.slice(0, 32)],
+    h.retired,
+    h.now,
+    h.mstatus,
+    h.satp,
+  ]);
+  return { outcome, out, state };
+}
+
+/** Runs on both engines, checks they agree, and returns the run. */
+function run(image: Uint8Array, opts: RunOpts) {
+  const a = runOn("interp", image, opts), b = runOn("jit", image, opts);
+  assert.equal(b.out, a.out, "console output differs between the engines");
+  assert.equal(b.state, a.state, "final state differs between the engines");
+  return a;
 }
 
 const tests = dir ? `${dir}/riscv-tests/build` : "";

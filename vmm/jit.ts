@@ -133,6 +133,17 @@ export function buildJit(
       }
       executions++;
       exit = b.fn();
+      // Fast path: follow chain links while no event is due. A chained exit is never an
+      // exception or a mid-block exit (those return EXIT_OTHER), and links to dropped
+      // blocks are undone, so nothing else needs checking.
+      while (exit !== EXIT_OTHER) {
+        const s: Block | null = b.succ[exit];
+        if (s === null || h.retired >= h.nextEvent - h.overhead) break;
+        b = s;
+        executions++;
+        chainHits++;
+        exit = b.fn();
+      }
       if (h.exc !== 0) {
         if (h.stop !== 0) break main;
         h.takeException();

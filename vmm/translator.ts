@@ -187,7 +187,12 @@ export class TranslationCache {
 
   /** Empties the cache (when full). */
   flush(): void {
-    for (const b of this.byOffset.values()) b.valid = false;
+    // Links are cut too: a block left running must not reach one no longer watched.
+    for (const b of this.byOffset.values()) {
+      b.valid = false;
+      b.succ.fill(null);
+      b.preds.length = 0;
+    }
     this.byOffset.clear();
     this.byPage.clear();
     this.sizes.clear();
