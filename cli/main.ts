@@ -12,6 +12,7 @@ import { openRawDisk } from "../devices/raw_disk.ts";
 import { ConsoleWriter } from "./console.ts";
 import { parseSize } from "./size.ts";
 import { loadSystemFile } from "./system_file.ts";
+import { ENGINE_EVENTS, type EventName, EVENTS, parseEvents, Trace } from "../kernel/trace.ts";
 
 /** Help text: every option, documented. */
 export const HELP = `belowzero — a microkernel hypervisor simulator for RISC-V guests
@@ -32,6 +33,12 @@ Options:
   --disk-transport T virtio-mmio transport of the disk: modern (default) or legacy.
   --bootargs TEXT    kernel command line in the device tree's /chosen.
   --max-insns N      stop after N instructions (exit status 124).
+  --trace FILE       write the trace (traps, interrupts, mret/sret, wfi, console
+                     bytes, power, translations) to FILE when the run ends.
+  --trace-events L   only these events, comma-separated (${Object.keys(EVENTS).join(", ")});
+                     "guest" means all but the engine's own (${[...ENGINE_EVENTS].join(", ")}).
+  --trace-format F   jsonl (one JSON object per line, the default) or chrome (the
+                     Chrome trace event format; Perfetto opens it).
   --stats            print statistics on stderr when the run ends.
   --json             with --stats: print them as one JSON object.
   --help             show this text.
@@ -59,6 +66,9 @@ export async function main(args: string[]): Promise<number> {
         "disk-transport": { type: "string" },
         bootargs: { type: "string" },
         "max-insns": { type: "string" },
+        trace: { type: "string" },
+        "trace-events": { type: "string" },
+        "trace-format": { type: "string" },
         stats: { type: "boolean" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -109,6 +119,25 @@ export async function main(args: string[]): Promise<number> {
       throw new UserError(`--disk-transport ${transport}: use modern or legacy`);
     }
     const maxInsns = v["max-insns"] === undefined ? undefined : parseCount(v["max-insns"]);
+    const traceFormat = v["trace-format"] ?? "jsonl";
+    if (traceFormat !== "jsonl" && traceFormat !== "chrome") {
+      throw new UserError(`--trace-format ${traceFormat}: use jsonl or chrome`);
+    }
+    let traceEvents: Set<EventName> | undefined;
+    if (v["trace-events"] !== undefined) {
+      const list = v["trace-events"];
+      try {
+        traceEvents = list === "guest"
+          ? new Set((Object.keys(EVENTS) as EventName[]).filter((e) => !ENGINE_EVENTS.has(e)))
+          : parseEvents(list);
+      } catch (e) {
+        throw new UserError(`--trace-events: ${(e as Error).message}`);
+      }
+    }
+    if ((traceEvents || v["trace-format"]) && v.trace === undefined) {
+      throw new UserError("--trace-events and --trace-format need --trace FILE");
+    }
+    const trace = v.trace === undefined ? undefined : new Trace();
     const bytes = readImage(image);
     const out = new ConsoleWriter();
     const m = new Machine({
@@ -121,11 +150,23 @@ export async function main(args: string[]): Promise<number> {
       console: out,
       maxInsns,
       engine,
+      trace,
     });
     const t0 = performance.now();
     const outcome = await drive(m, out);
     const wall = performance.now() - t0;
     out.flush();
+    if (trace) {
+      const filter = { events: traceEvents };
+      const text = traceFormat === "chrome"
+        ? JSON.stringify(trace.toChrome(CORE_HZ, filter))
+        : trace.toJsonLines(filter);
+      try {
+        Deno.writeTextFileSync(v.trace!, text);
+      } catch (e) {
+        throw new UserError(`--trace ${v.trace}: ${(e as Error).message}`);
+      }
+    }
     if (v.stats) printStats(m, outcome, wall, v.json ?? false);
     return statusOf(outcome);
   } catch (e) {

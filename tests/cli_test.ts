@@ -159,3 +159,33 @@ Deno.test("cli: piped stdin reaches the guest's UART", async () => {
   assert.equal(r.code, 0);
   assert.equal(r.out, "Z");
 });
+
+Deno.test("cli: --trace writes JSON Lines, or the Chrome format, filtered by event", async () => {
+  const dir = Deno.makeTempDirSync();
+  const r = await cli(["guests/images/traps.elf", "--trace", `${dir}/t.jsonl`]);
+  assert.equal(r.code, 0);
+  const lines = Deno.readTextFileSync(`${dir}/t.jsonl`).trim().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+  assert.ok(lines.some((l) => l.ev === "trap"));
+  assert.ok(lines.some((l) => l.ev === "console"));
+  const f = await cli([
+    "guests/images/traps.elf",
+    "--trace",
+    `${dir}/c.json`,
+    "--trace-format",
+    "chrome",
+    "--trace-events",
+    "trap,interrupt",
+  ]);
+  assert.equal(f.code, 0);
+  const c = JSON.parse(Deno.readTextFileSync(`${dir}/c.json`));
+  assert.ok(c.traceEvents.length > 0);
+  assert.ok(c.traceEvents.every((e: { name: string }) => ["trap", "interrupt"].includes(e.name)));
+  const bad = await cli(["guests/images/hello.elf", "--trace", `${dir}/x`, "--trace-events", "x"]);
+  assert.equal(bad.code, 2);
+  oneLine(bad.err, /unknown trace event "x"/);
+  const noFile = await cli(["guests/images/hello.elf", "--trace-events", "trap"]);
+  assert.equal(noFile.code, 2);
+  oneLine(noFile.err, /need --trace FILE/);
+});

@@ -24,6 +24,12 @@
 import assert from "node:assert/strict";
 import { assemble, type Program } from "../vmm/assembler.ts";
 import { Machine, type Outcome } from "../vmm/machine.ts";
+import { ENGINE_EVENTS, type EventName, EVENTS, Trace } from "../kernel/trace.ts";
+
+/** The trace events that come from the guest (both engines must record the same). */
+const GUEST_EVENTS = new Set(
+  (Object.keys(EVENTS) as EventName[]).filter((e) => !ENGINE_EVENTS.has(e)),
+);
 
 /** Exit code of the default trap handler. */
 export const TRAPPED = 0x7e;
@@ -162,9 +168,10 @@ export interface RunOptions {
 }
 
 /** Architectural state both engines must agree on (DESIGN §1.2). */
-function stateOf(m: Machine, out: Outcome, text: string): string {
+function stateOf(m: Machine, out: Outcome, text: string, trace: Trace): string {
   const h = m.hart;
   return JSON.stringify({
+    trace: trace.toJsonLines({ events: GUEST_EVENTS }),
     out,
     text,
     pc: h.pc,
@@ -211,7 +218,9 @@ export function runAsm(src: string, opts: RunOptions = {}): Run {
   // Every program runs on both engines, which must agree; the interpreter's run is returned.
   const runOn = (engine: "interp" | "jit") => {
     let text = "";
+    const trace = new Trace();
     const m = new Machine({
+      trace,
       image: prog.bytes,
       ramSize: opts.ramSize ?? 8 * 1024 * 1024,
       maxInsns: opts.maxInsns ?? 200_000,
@@ -220,14 +229,14 @@ export function runAsm(src: string, opts: RunOptions = {}): Run {
     });
     opts.setup?.(m, prog);
     const out = m.runFor();
-    return { m, out, text };
+    return { m, out, text, trace };
   };
   const jit = runOn("jit");
-  const { m, out, text } = runOn("interp");
+  const { m, out, text, trace } = runOn("interp");
   assert.equal(
-    stateOf(jit.m, jit.out, jit.text),
-    stateOf(m, out, text),
-    "the translation cache and the interpreter disagree",
+    stateOf(jit.m, jit.out, jit.text, jit.trace),
+    stateOf(m, out, text, trace),
+    "the translation cache and the interpreter disagree (state or trace)",
   );
   const u32 = (pa: number) => {
     const off = pa - RAM;

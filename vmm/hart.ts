@@ -15,6 +15,7 @@ import { dataPriv } from "./csr.ts";
 import type { Width } from "../devices/device.ts";
 import { decode, isWide, newDecoded, OP_DECODE, pack, PACK_END } from "./decoder.ts";
 import { CAUSE, IRQ, MSTATUS, PRV_M, PRV_S, PRV_U } from "./priv.ts";
+import { EV, type Trace } from "../kernel/trace.ts";
 
 export { CAUSE, IRQ, MSTATUS, PRV_M, PRV_S, PRV_U };
 
@@ -153,6 +154,15 @@ export class Hart {
   /** Physical memory protection. */
   readonly pmp = new Pmp();
 
+  /** Where events go (DESIGN §10), or null when not tracing. */
+  trace: Trace | null = null;
+  /** Domain this hart runs, for trace records. */
+  dom = 0;
+  /** vCPU within the domain, for trace records. */
+  vcpu = 0;
+  /** Physical CPU, for trace records. */
+  pcpu = 0;
+
   /** Decoded instructions per RAM page: [packed, imm] per halfword; NO_PAGE if none yet. */
   readonly decodePages: Int32Array[];
   /** Counters the statistics report. */
@@ -239,6 +249,7 @@ export class Hart {
     this.reservation = -1;
     const deleg = interrupt ? this.mideleg : this.medeleg;
     const code = interrupt ? (cause | 0x80000000) : cause;
+    const from = this.priv, epc = this.pc;
     let s = this.mstatus;
     if (this.priv <= PRV_S && ((deleg >>> cause) & 1) !== 0) {
       this.scause = code | 0;
@@ -259,6 +270,49 @@ export class Hart {
     }
     this.mstatus = s;
     this.updateContext();
+    if (this.trace) {
+      if (interrupt) {
+        this.trace.record(
+          this.now,
+          this.pcpu,
+          this.dom,
+          this.vcpu,
+          EV.interrupt,
+          code,
+          epc,
+          from,
+          this.priv,
+        );
+      } else {
+        this.trace.record(
+          this.now,
+          this.pcpu,
+          this.dom,
+          this.vcpu,
+          EV.trap,
+          code,
+          tval,
+          epc,
+          from,
+          this.priv,
+        );
+      }
+    }
+  }
+
+  /** Records an mret (0) or sret (1) from privilege `from`. */
+  private traceXret(insn: number, from: number): void {
+    this.trace?.record(
+      this.now,
+      this.pcpu,
+      this.dom,
+      this.vcpu,
+      EV.xret,
+      insn,
+      this.npc,
+      from,
+      this.priv,
+    );
   }
 
   /** Interrupts pending, enabled and takeable now, as a mask (Priv §3.1.9). */
@@ -314,11 +368,13 @@ export class Hart {
       ((s & MSTATUS.MPIE) ? MSTATUS.MIE : 0);
     if (mpp !== PRV_M) n &= ~MSTATUS.MPRV;
     this.mstatus = n;
+    const from = this.priv;
     this.priv = mpp;
     this.npc = this.mepc;
     this.reservation = -1;
     this.updateContext();
     this.nextEvent = 0;
+    if (this.trace) this.traceXret(0, from);
   }
 
   /** sret (Priv §3.3.2, TSR §3.1.6.5). */
@@ -330,11 +386,13 @@ export class Hart {
     const spp = (s & MSTATUS.SPP) ? PRV_S : PRV_U;
     this.mstatus = (s & ~(MSTATUS.SIE | MSTATUS.SPP | MSTATUS.MPRV)) | MSTATUS.SPIE |
       ((s & MSTATUS.SPIE) ? MSTATUS.SIE : 0);
+    const from = this.priv;
     this.priv = spp;
     this.npc = this.sepc;
     this.reservation = -1;
     this.updateContext();
     this.nextEvent = 0;
+    if (this.trace) this.traceXret(1, from);
   }
 
   /** wfi (Priv §3.3.3): illegal in U-mode and, with TW, below M; otherwise wait. */

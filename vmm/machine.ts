@@ -25,6 +25,7 @@ import { NO_DEVICE, VirtioMmio } from "../devices/virtio_mmio.ts";
 import { VirtioBlk } from "../devices/virtio_blk.ts";
 import { buildVirtFdt } from "../devices/fdt.ts";
 import type { BlockBackend, ConsolePort } from "../devices/device.ts";
+import { EV, type Trace } from "../kernel/trace.ts";
 import * as map from "../devices/virt_map.ts";
 
 /** Virtual core clock: 100 MHz, so 10 cycles per 10 MHz mtime tick. */
@@ -57,6 +58,8 @@ export interface MachineOptions {
   engine?: Engine;
   /** Blocks the translation cache keeps before it is emptied (default 8192). */
   jitMaxBlocks?: number;
+  /** Records events here (DESIGN §10). */
+  trace?: Trace;
 }
 
 /** The execution engines. */
@@ -115,6 +118,16 @@ export class Machine implements HartHost {
     this.bus = new Bus(map.RAM_BASE, ramSize);
     this.hart = new Hart(this.bus, 0, this);
     const hart = this.hart;
+    const trace = opts.trace ?? null;
+    hart.trace = trace;
+    const consolePort: ConsolePort = trace
+      ? {
+        put: (b) => {
+          trace.record(hart.now, hart.pcpu, hart.dom, hart.vcpu, EV.console, b);
+          opts.console.put(b);
+        },
+      }
+      : opts.console;
     const time = {
       mtime: () => Math.floor(hart.now / CYCLES_PER_TICK),
       reschedule: () => {
@@ -127,7 +140,7 @@ export class Machine implements HartHost {
     };
     this.clint = new Clint(map.CLINT_BASE, [hart], time);
     this.plic = new Plic(map.PLIC_BASE, [hart]);
-    this.uart = new Uart16550(map.UART_BASE, this.plic.source(map.UART_IRQ), opts.console);
+    this.uart = new Uart16550(map.UART_BASE, this.plic.source(map.UART_IRQ), consolePort);
     this.bus.attach(new TestFinisher(map.TEST_BASE, power));
     this.bus.attach(this.clint);
     this.bus.attach(this.plic);
@@ -149,7 +162,7 @@ export class Machine implements HartHost {
     const loaded = this.load(opts.image, name);
     this.entry = loaded.entry;
     if (loaded.tohost !== undefined) {
-      this.htif = new Htif(this.bus, loaded.tohost, loaded.fromhost ?? null, opts.console, power);
+      this.htif = new Htif(this.bus, loaded.tohost, loaded.fromhost ?? null, consolePort, power);
       const r = this.htif.range();
       this.bus.watch(r.base, r.size, this.htif);
     }
@@ -224,8 +237,12 @@ export class Machine implements HartHost {
 
   /** Records how the run ends and makes the engine stop at once. */
   private finish(o: Outcome): void {
-    if (this.outcome === null) this.outcome = o;
     const h = this.hart;
+    if (this.outcome === null) {
+      this.outcome = o;
+      if (o.kind === "exit") h.trace?.record(h.now, h.pcpu, h.dom, h.vcpu, EV.power, o.code);
+      if (o.kind === "halt") h.trace?.record(h.now, h.pcpu, h.dom, h.vcpu, EV.halt);
+    }
     h.stop = STOP.EXIT;
     h.nextEvent = 0;
     h.exc = 1; // leave the current block right after this access
@@ -271,7 +288,10 @@ export class Machine implements HartHost {
           }
           // Sleep: idle cycles pass until the deadline (bounded by the budget and slice).
           const at = Math.min(d * CYCLES_PER_TICK, this.sliceEnd);
-          if (at > h.now) h.overhead += at - h.now;
+          if (at > h.now) {
+            h.trace?.record(h.now, h.pcpu, h.dom, h.vcpu, EV.wfi, h.pc, at - h.now);
+            h.overhead += at - h.now;
+          }
           continue;
         }
       }

@@ -18,6 +18,7 @@ import { type Emitter, endsBlock, helpers, INSNS } from "./insns.ts";
 import { type Control, insnCode } from "./codegen.ts";
 import { isWide, OP_DECODE, OP_ILLEGAL, PACK_C, PACK_END, XZERO_SINK } from "./decoder.ts";
 import type { Hart } from "./hart.ts";
+import { EV } from "../kernel/trace.ts";
 
 /** Exit codes of a block function. */
 export const EXIT_TAKEN = 0, EXIT_FALL = 1, EXIT_OTHER = 2;
@@ -162,6 +163,7 @@ export class TranslationCache {
     this.stats.cached = this.byOffset.size;
     this.stats.sourceBytes += source.length;
     this.stats.translateMs += performance.now() - t0;
+    h.trace?.record(h.now, h.pcpu, h.dom, h.vcpu, EV.translate, pc, count);
     return block;
   }
 
@@ -177,6 +179,8 @@ export class TranslationCache {
     if (!set) return;
     for (const b of set) {
       if (b.ro < off + len && off < b.end) {
+        const h = this.h;
+        h.trace?.record(h.now, h.pcpu, h.dom, h.vcpu, EV.invalidate, b.pc);
         this.drop(b);
         set.delete(b);
         this.stats.invalidations++;
@@ -187,6 +191,8 @@ export class TranslationCache {
 
   /** Empties the cache (when full). */
   flush(): void {
+    const h = this.h;
+    h.trace?.record(h.now, h.pcpu, h.dom, h.vcpu, EV.flush, this.byOffset.size);
     // Links are cut too: a block left running must not reach one no longer watched.
     for (const b of this.byOffset.values()) {
       b.valid = false;
