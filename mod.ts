@@ -51,6 +51,8 @@ export type { VirtioDevice, VirtioMmioOptions } from "./devices/virtio_mmio.ts";
 export { VirtioBlk } from "./devices/virtio_blk.ts";
 export type { BlkStats, VirtioBlkOptions } from "./devices/virtio_blk.ts";
 export { UserError } from "./vmm/errors.ts";
+export { ENGINE_EVENTS, EV, EVENTS, parseEvents, Trace } from "./kernel/trace.ts";
+export type { EventName, TraceFilter, TraceRecord } from "./kernel/trace.ts";
 export type {
   BlockBackend,
   ConsolePort,
