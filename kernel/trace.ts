@@ -101,6 +101,7 @@ export class Trace {
     this.vals[j + 4] = e;
   }
 
+  /** Doubles the capacity. */
   private grow(): void {
     const cap = this.time.length * 2;
     const t = new Float64Array(cap), ids = new Uint16Array(4 * cap), v = new Int32Array(5 * cap);
