@@ -225,3 +225,40 @@ Deno.test("jit: loops run inside one translated block and chains are followed", 
   assert.ok(s.blocks >= 3);
   void RAM;
 });
+
+Deno.test("jit: a store rewriting code as its page's last instruction ends the block there", () => {
+  // The store sits at 0x...ffc, so the interpreter's block ends after it and events are
+  // looked at on the next page; the translated block must stop at the same point.
+  const prog = assemble(`
+    la t0, target
+    li t1, 0x00700593    # addi a1, zero, 7
+    li s1, 0
+    j target             # run (and translate) target once, then come back to rewrite it
+  back:
+    j store
+    .org 0xffc
+  store:
+    sw t1, 0(t0)
+  target:
+    addi a1, zero, 1     # rewritten on the second pass
+    addi s1, s1, 1
+    li t2, 1
+    beq s1, t2, back
+    li t0, 0x100000
+    li t1, 0x5555
+    sw t1, 0(t0)
+  `);
+  const stops = (engine: "interp" | "jit") => {
+    const m = new Machine({ image: prog.bytes, console: { put() {} }, engine });
+    const pcs: number[] = [];
+    for (;;) {
+      const o = m.runFor(1); // one block at a time: stop points must match exactly
+      pcs.push(m.hart.pc >>> 0);
+      if (o.kind !== "yield") return { pcs, a1: m.hart.x[R.a1] };
+    }
+  };
+  const a = stops("interp"), b = stops("jit");
+  assert.equal(a.a1, 7);
+  assert.deepEqual(b, a);
+  assert.ok(a.pcs.includes(RAM + 0x1000), "a stop at the start of the next page");
+});

@@ -343,8 +343,11 @@ function generate(insns: Insn[], start: number, straddle: boolean): string {
       raise: `${wb} h.retired = base + ${count(k)}; h.pc = ${i.pc}; return ${EXIT_OTHER};`,
       flush: `h.retired = base + ${count(k)};`,
       reload: "dctx = h.dctx; limit = h.nextEvent - h.overhead;",
+      // Rewritten code: leave at once. Inside the block this is no block boundary for
+      // the interpreter (midBlock: no event check); after the page's last instruction it is.
       afterStore: `if (h.smc !== 0) { h.smc = 0; ${wb} h.retired = base + ${count(k + 1)};
-        h.pc = ${npc}; h.midBlock = true; return ${EXIT_OTHER}; }`,
+        h.pc = ${npc}; ${k === insns.length - 1 && !straddle ? "" : "h.midBlock = true;"}
+        return ${EXIT_OTHER}; }`,
     };
     body.push(insnCode(d, c));
   });
