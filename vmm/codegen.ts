@@ -8,6 +8,27 @@
 
 import { type Emitter, endsBlock, type InsnDef } from "./insns.ts";
 import { TLB_MASK } from "./hart.ts";
+import { PACK_RD, PACK_RS1, PACK_RS2 } from "./decoder.ts";
+
+/** Expression: rd of the packed decode word `w` (XZERO_SINK for x0). */
+export const PACKED_RD = `((w >>> ${PACK_RD}) & 63)`;
+const RS1 = `((w >>> ${PACK_RS1}) & 63)`;
+const RS2 = `((w >>> ${PACK_RS2}) & 63)`;
+
+/**
+ * Operands read from a packed decode word `w` with its immediate in `imm`, the register
+ * file in `x` and the instruction's address in `pc` — the interpreter's view (and the
+ * translating engine's one-instruction stepper's).
+ */
+export const packedEmitter: Emitter = {
+  rs1: `x[${RS1}]`,
+  rs2: `x[${RS2}]`,
+  imm: "imm",
+  rs1Field: RS1,
+  rdIsZero: `(${PACKED_RD} === 32)`,
+  pc: "pc",
+  npc: "((pc + 4 - ((w >>> 25) & 2)) | 0)",
+};
 
 /** What an engine means by the control points of an instruction. */
 export interface Control {

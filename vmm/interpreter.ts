@@ -12,28 +12,13 @@
  * Memory accesses hit the hart's software TLB inline and fall back to `Hart` slow paths.
  */
 
-import { type Emitter, helpers, INSNS } from "./insns.ts";
-import { type Control, insnCode } from "./codegen.ts";
-import { OP_DECODE, OP_ILLEGAL, PACK_END, PACK_RD, PACK_RS1, PACK_RS2 } from "./decoder.ts";
+import { helpers, INSNS } from "./insns.ts";
+import { type Control, insnCode, PACKED_RD, packedEmitter } from "./codegen.ts";
+import { OP_DECODE, OP_ILLEGAL, PACK_END } from "./decoder.ts";
 import { type Hart, NO_PAGE, TLB_MASK } from "./hart.ts";
 
 /** Runs the hart until `h.stop` is set by the host. */
 export type RunFn = (h: Hart) => void;
-
-const RD = `((w >>> ${PACK_RD}) & 63)`;
-const RS1 = `((w >>> ${PACK_RS1}) & 63)`;
-const RS2 = `((w >>> ${PACK_RS2}) & 63)`;
-
-/** The interpreter's view of operands: fields come from the packed decode word. */
-const interpEmitter: Emitter = {
-  rs1: `x[${RS1}]`,
-  rs2: `x[${RS2}]`,
-  imm: "imm",
-  rs1Field: RS1,
-  rdIsZero: `(${RD} === 32)`,
-  pc: "pc",
-  npc: "((pc + 4 - ((w >>> 25) & 2)) | 0)",
-};
 
 /** Flushes the local instruction count before a slow path that may observe time. */
 const FLUSH = "h.retired = icount;";
@@ -42,8 +27,8 @@ const RELOAD = "limit = h.nextEvent - h.overhead; dctx = h.dctx; fctx = h.fctx; 
 
 /** The interpreter's control points: `dispatch`, `block` and `outer` are its loop labels. */
 const interpControl: Control = {
-  e: interpEmitter,
-  setRd: (expr) => `x[${RD}] = ${expr};`,
+  e: packedEmitter,
+  setRd: (expr) => `x[${PACKED_RD}] = ${expr};`,
   next: "break dispatch;",
   end: (pc) => `icount++; pc = ${pc}; continue outer;`,
   raise: "break block;",

@@ -8,33 +8,20 @@
  */
 
 import { helpers, INSNS } from "./insns.ts";
-import { type Control, insnCode } from "./codegen.ts";
-import { isWide, OP_ILLEGAL, PACK_RD, PACK_RS1, PACK_RS2 } from "./decoder.ts";
+import { type Control, insnCode, PACKED_RD, packedEmitter } from "./codegen.ts";
+import { isWide, OP_ILLEGAL } from "./decoder.ts";
 import { type Hart, NO_PAGE, TLB_MASK } from "./hart.ts";
 import type { RunFn } from "./interpreter.ts";
 import { type Block, EXIT_OTHER, TranslationCache } from "./translator.ts";
 
 type StepFn = (h: Hart, w: number, imm: number, pc: number) => void;
 
-const RD = `((w >>> ${PACK_RD}) & 63)`;
-const RS1 = `((w >>> ${PACK_RS1}) & 63)`;
-const RS2 = `((w >>> ${PACK_RS2}) & 63)`;
-const NPC = "((pc + 4 - ((w >>> 25) & 2)) | 0)";
-
 /** The stepper: one decoded instruction, retiring it or latching its exception. */
 function buildStepper(): StepFn {
   const c: Control = {
-    e: {
-      rs1: `x[${RS1}]`,
-      rs2: `x[${RS2}]`,
-      imm: "imm",
-      rs1Field: RS1,
-      rdIsZero: `(${RD} === 32)`,
-      pc: "pc",
-      npc: NPC,
-    },
-    setRd: (expr) => `x[${RD}] = ${expr};`,
-    next: `h.retired++; h.pc = ${NPC}; return;`,
+    e: packedEmitter,
+    setRd: (expr) => `x[${PACKED_RD}] = ${expr};`,
+    next: `h.retired++; h.pc = ${packedEmitter.npc}; return;`,
     end: (pc) => `h.retired++; h.pc = ${pc}; return;`,
     raise: "h.pc = pc; return;",
     flush: "",
