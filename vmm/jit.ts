@@ -67,7 +67,7 @@ export function buildJit(
       }
       const pc: number = h.pc | 0;
       let b: Block | null = null;
-      if (prev !== null && exit !== EXIT_OTHER) {
+      if (prev !== null && exit >= 0) {
         const s: Block | null = prev.succ[exit];
         if (s !== null && s.valid && s.pc === pc) {
           b = s;
@@ -114,7 +114,9 @@ export function buildJit(
           jcCtx[j] = h.fctx;
           jcBlock[j] = b;
         }
-        if (prev !== null && exit !== EXIT_OTHER && ((prev.pc ^ pc) >>> 12) === 0) {
+        if (
+          prev !== null && exit >= 0 && ((prev.pc ^ pc) >>> 12) === 0 && prev.exitPcs[exit] === pc
+        ) {
           cache.link(prev, exit, b);
         }
       }
@@ -123,7 +125,7 @@ export function buildJit(
       // Fast path: follow chain links while no event is due. A chained exit is never an
       // exception or a mid-block exit (those return EXIT_OTHER), and links to dropped
       // blocks are undone, so nothing else needs checking.
-      while (exit !== EXIT_OTHER) {
+      while (exit >= 0) {
         const s: Block | null = b.succ[exit];
         if (s === null || h.retired >= h.nextEvent - h.overhead) break;
         b = s;

@@ -1,55 +1,69 @@
 /**
- * The translation cache (DESIGN §8): guest blocks compiled into JavaScript functions,
- * from the same per-instruction templates as the interpreter (`codegen.ts`), so the two
+ * The translation cache (DESIGN §8): guest code compiled into JavaScript functions, from
+ * the same per-instruction templates as the interpreter (`codegen.ts`), so the two
  * engines cannot disagree. A block is the run of instructions the interpreter treats as
- * one: it ends at a control transfer, a system call-out or its page's end. Registers live
- * in locals inside a block; operands are constants; memory goes through the software TLB
- * inline. A block whose branch returns to its own start becomes a loop in its function,
- * still stopping for events at every back-edge, where the interpreter would.
+ * one: it ends at a control transfer, a system call-out or its page's end. A trace is a
+ * block followed by its likely successors on the same page (a backward branch is taken,
+ * a forward one not; up to MAX_TRACE_BLOCKS): straight-line code with side exits, and a
+ * loop when the path returns to its first block. At every block boundary inside a trace
+ * the code looks at the event limit, where the interpreter would. Registers live in
+ * locals; operands are constants; memory goes through the software TLB inline.
  *
- * Blocks are cached by the RAM offset of their first instruction and hold the virtual pc
+ * Traces are cached by the RAM offset of their first instruction and hold the virtual pc
  * they were translated at (pc-relative results are constants in their code); nothing
  * else changes their meaning (privilege, translation and CSR state are read at run time). A store into
  * a block's bytes drops exactly the blocks concerned and undoes links to them; the cache
  * is bounded and is emptied whole when full (QEMU's policy for its code buffer).
  */
 
-import { type Emitter, endsBlock, helpers, INSNS } from "./insns.ts";
+import { endsBlock, helpers, INSNS } from "./insns.ts";
 import { type Control, insnCode } from "./codegen.ts";
 import { isWide, OP_DECODE, OP_ILLEGAL, PACK_C, PACK_END, XZERO_SINK } from "./decoder.ts";
 import type { Hart } from "./hart.ts";
 import { EV } from "../kernel/trace.ts";
 
-/** Exit codes of a block function. */
-export const EXIT_TAKEN = 0, EXIT_FALL = 1, EXIT_OTHER = 2;
+/** Exit code of a trace that left through a dynamic target (jalr, call-out, exception). */
+export const EXIT_OTHER = -1;
 
 /** Blocks kept before the cache is emptied. */
 export const DEFAULT_MAX_BLOCKS = 8192;
 
-/** One translated block. */
+/** One translated trace (named for its first block). */
 export class Block {
   /** Whether the block is still in the cache (links to dropped blocks are not followed). */
   valid = true;
-  /** Chained successors for EXIT_TAKEN and EXIT_FALL (same virtual page only). */
-  readonly succ: (Block | null)[] = [null, null];
+  /** Chained successor of each exit index (same virtual page only). */
+  readonly succ: (Block | null)[];
   /** Blocks whose `succ` point here, so links can be undone. */
   readonly preds: Block[] = [];
   /**
-   * A translated block.
+   * A translated trace.
    *
    * @param pc virtual address of the first instruction when translated
    * @param ro RAM offset of the first instruction
-   * @param end RAM offset just past the last instruction
-   * @param count instructions in the block
-   * @param fn the compiled block: returns an exit code
+   * @param ranges RAM byte ranges [start, end) of its blocks, flattened
+   * @param exitPcs static target of each exit index
+   * @param count instructions in the trace
+   * @param fn the compiled trace: returns an exit index, or EXIT_OTHER
    */
   constructor(
     readonly pc: number,
     readonly ro: number,
-    readonly end: number,
+    readonly ranges: number[],
+    readonly exitPcs: number[],
     readonly count: number,
     readonly fn: () => number,
-  ) {}
+  ) {
+    this.succ = exitPcs.map(() => null);
+  }
+
+  /** Whether the trace's code overlaps RAM bytes [off, off + len). */
+  overlaps(off: number, len: number): boolean {
+    for (let i = 0; i < this.ranges.length; i += 2) {
+      if (this.ranges[i] < off + len && off < this.ranges[i + 1]) return true;
+    }
+    return false;
+  }
 }
 
 /** Statistics of one hart's translation cache (DESIGN §10). */
@@ -121,7 +135,7 @@ export class TranslationCache {
       this.byPage.get(old.ro >>> 12)?.delete(old);
     }
     const t0 = performance.now();
-    const { source, count, end } = blockSource(this.h, pc, ro);
+    const { source, count, ranges, exitPcs } = traceSource(this.h, pc, ro);
     const make = new Function(
       "h",
       "x",
@@ -152,7 +166,7 @@ export class TranslationCache {
       h.wtag,
       h.woff,
     );
-    const block = new Block(pc, ro, end, count, fn);
+    const block = new Block(pc, ro, ranges, exitPcs, count, fn);
     this.byOffset.set(ro, block);
     const page = ro >>> 12;
     let set = this.byPage.get(page);
@@ -178,7 +192,7 @@ export class TranslationCache {
     const set = this.byPage.get(off >>> 12);
     if (!set) return;
     for (const b of set) {
-      if (b.ro < off + len && off < b.end) {
+      if (b.overlaps(off, len)) {
         const h = this.h;
         h.trace?.record(h.now, h.pcpu, h.dom, h.vcpu, EV.invalidate, b.pc);
         this.drop(b);
@@ -214,8 +228,7 @@ export class TranslationCache {
     b.valid = false;
     this.byOffset.delete(b.ro);
     for (const p of b.preds) {
-      if (p.succ[0] === b) p.succ[0] = null;
-      if (p.succ[1] === b) p.succ[1] = null;
+      for (let k = 0; k < p.succ.length; k++) if (p.succ[k] === b) p.succ[k] = null;
     }
     b.preds.length = 0;
     for (const s of b.succ) {
@@ -241,23 +254,37 @@ interface Insn {
   len: number;
 }
 
-/** Decodes the block at `pc` (RAM offset `ro`) and generates its function's source. */
-export function blockSource(h: Hart, pc: number, ro: number): {
+/** One block of a trace: its instructions, and whether a straddling instruction follows. */
+interface BlockInfo {
+  start: number;
+  insns: Insn[];
+  straddle: boolean;
+}
+
+/** Most blocks one trace holds. */
+export const MAX_TRACE_BLOCKS = 8;
+
+/** What translation produces: the source of the trace function and its facts. */
+export interface TraceSource {
+  /** Source of a function body returning the trace function. */
   source: string;
+  /** Instructions in the trace. */
   count: number;
-  end: number;
-} {
-  const page = ro >>> 12;
-  const dp = h.decodePage(page);
-  const base = ro & ~0xfff;
+  /** RAM byte ranges [start, end) of its blocks, flattened. */
+  ranges: number[];
+  /** Static target pc of each exit index the function may return. */
+  exitPcs: number[];
+}
+
+/** Decodes the block at virtual `p` of the page with decode page `dp` and RAM base `base`. */
+function decodeBlock(h: Hart, dp: Int32Array, base: number, p: number): BlockInfo {
+  const start = p;
   const insns: Insn[] = [];
-  let p = pc, straddle = false;
   for (;;) {
     const slot = p & 0xffe;
     // A 4-byte instruction straddling the page is run by the dispatcher's stepper.
     if (slot === 0xffe && isWide(h.bus.u16[(base | 0xffe) >> 1])) {
-      straddle = true;
-      break;
+      return { start, insns, straddle: true };
     }
     let w = dp[slot], imm = dp[slot + 1];
     if ((w & 255) === OP_DECODE) {
@@ -265,108 +292,155 @@ export function blockSource(h: Hart, pc: number, ro: number): {
       imm = h.decodedImm;
     }
     const len = (w >>> PACK_C) & 1 ? 2 : 4;
-    insns.push({
-      op: w & 255,
-      rd: (w >>> 8) & 63,
-      rs1: (w >>> 14) & 63,
-      rs2: (w >>> 20) & 63,
-      imm,
-      pc: p,
-      len,
-    });
     const op = w & 255;
-    if (op === OP_ILLEGAL || endsBlock(INSNS[op - 1]) || (w >>> PACK_END) & 1) break;
+    const rd = (w >>> 8) & 63, rs1 = (w >>> 14) & 63, rs2 = (w >>> 20) & 63;
+    insns.push({ op, rd, rs1, rs2, imm, pc: p, len });
+    if (op === OP_ILLEGAL || endsBlock(INSNS[op - 1]) || (w >>> PACK_END) & 1) {
+      return { start, insns, straddle: false };
+    }
     p = (p + len) | 0;
   }
-  const last = insns[insns.length - 1];
-  const endOff = last ? base + (last.pc & 0xfff) + last.len : ro;
-  return { source: generate(insns, pc, straddle), count: insns.length, end: endOff };
 }
 
-/** Whether the block's final branch or jal goes back to its own start. */
-function loopsToStart(insns: Insn[], start: number): boolean {
-  const last = insns[insns.length - 1];
-  if (!last || last.op === OP_ILLEGAL) return false;
+/** The likely next block after `b` (a backward branch is taken, a forward one not), or null. */
+function predicted(b: BlockInfo): number | null {
+  const last = b.insns[b.insns.length - 1];
+  if (!last || last.op === OP_ILLEGAL || b.straddle) return null;
   const d = INSNS[last.op - 1];
-  if (d.sem.kind !== "branch" && !(d.sem.kind === "jump" && d.name === "jal")) return false;
-  return ((last.pc + last.imm) | 0) === start;
+  const target = (last.pc + last.imm) | 0;
+  if (d.sem.kind === "branch") return target <= last.pc ? target : (last.pc + last.len) | 0;
+  if (d.name === "jal") return target;
+  return null; // jalr, call-outs, and a page's end (the next block is on another page)
 }
 
-function generate(insns: Insn[], start: number, straddle: boolean): string {
+/**
+ * Decodes the trace starting at virtual `pc` (RAM offset `ro`) — its first block, then
+ * the likely successors on the same page — and generates its code.
+ */
+export function traceSource(h: Hart, pc: number, ro: number): TraceSource {
+  const base = ro & ~0xfff;
+  const dp = h.decodePage(ro >>> 12);
+  const blocks = [decodeBlock(h, dp, base, pc)];
+  let loops = false;
+  while (blocks.length < MAX_TRACE_BLOCKS) {
+    const next = predicted(blocks[blocks.length - 1]);
+    if (next === null || ((next ^ pc) >>> 12) !== 0 || (next & 1) !== 0) break;
+    if (next === pc) {
+      loops = true;
+      break;
+    }
+    if (blocks.some((b) => b.start === next)) break;
+    blocks.push(decodeBlock(h, dp, base, next));
+  }
+  const ranges: number[] = [];
+  let count = 0;
+  for (const b of blocks) {
+    const last = b.insns[b.insns.length - 1];
+    const end = last ? (last.pc & 0xfff) + last.len : b.start & 0xfff;
+    ranges.push(base + (b.start & 0xfff), base + end);
+    count += b.insns.length;
+  }
+  const exitPcs: number[] = [];
+  return { source: generate(blocks, pc, loops, exitPcs), count, ranges, exitPcs };
+}
+
+function generate(blocks: BlockInfo[], head: number, loops: boolean, exitPcs: number[]): string {
   const used = new Set<number>(), written = new Set<number>();
-  for (const i of insns) {
-    if (i.op === OP_ILLEGAL) continue;
-    const d = INSNS[i.op - 1];
-    used.add(i.rs1).add(i.rs2);
-    if (d.sem.kind !== "store" && d.sem.kind !== "branch" && i.rd !== XZERO_SINK) {
-      used.add(i.rd);
-      written.add(i.rd);
+  for (const b of blocks) {
+    for (const i of b.insns) {
+      if (i.op === OP_ILLEGAL) continue;
+      const d = INSNS[i.op - 1];
+      used.add(i.rs1).add(i.rs2);
+      if (d.sem.kind !== "store" && d.sem.kind !== "branch" && i.rd !== XZERO_SINK) {
+        used.add(i.rd);
+        written.add(i.rd);
+      }
     }
   }
   used.delete(0);
   used.delete(XZERO_SINK);
   const reg = (n: number) => (n === 0 ? "0" : `r${n}`);
   const wb = [...written].map((n) => `x[${n}] = r${n};`).join(" ");
-  const loop = loopsToStart(insns, start);
-  const count = (k: number) => (loop ? `cnt + ${k}` : `${k}`);
-  const body: string[] = [];
-  insns.forEach((i, k) => {
-    const npc = (i.pc + i.len) | 0;
-    if (i.op === OP_ILLEGAL) {
-      body.push(`${wb} h.retired = base + ${count(k)}; h.pc = ${i.pc}; h.raise(2, ${i.imm});
-        return ${EXIT_OTHER};`);
-      return;
+  /** Exit index for a static target (chainable). */
+  const exitIndex = (target: number) => {
+    const k = exitPcs.indexOf(target);
+    return k >= 0 ? k : exitPcs.push(target) - 1;
+  };
+  const leave = (pcExpr: string, retired: string, code: string) =>
+    `${wb} h.retired = base + ${retired}; h.pc = ${pcExpr}; return ${code};`;
+  const code = blocks.map((b, bi) => {
+    const n = b.insns.length;
+    const isLast = bi === blocks.length - 1;
+    const body = b.insns.map((i, k) => {
+      const npc = (i.pc + i.len) | 0;
+      if (i.op === OP_ILLEGAL) {
+        return `h.raise(2, ${i.imm}); ${leave(`${i.pc}`, `cnt + ${k}`, `${EXIT_OTHER}`)}`;
+      }
+      const d = INSNS[i.op - 1];
+      const statics = d.sem.kind === "branch"
+        ? [(i.pc + i.imm) | 0, npc]
+        : d.name === "jal"
+        ? [(i.pc + i.imm) | 0]
+        : [];
+      // Leaves through the exit for `t` (a static target if it is one).
+      const exitTo = () =>
+        statics.map((s) => `if (t === ${s}) { ${leave("t", "cnt", `${exitIndex(s)}`)} }`)
+          .join(" ") + ` ${leave("t", "cnt", `${EXIT_OTHER}`)}`;
+      const c: Control = {
+        e: {
+          rs1: reg(i.rs1),
+          rs2: reg(i.rs2),
+          imm: `(${i.imm})`,
+          rs1Field: `${i.rs1}`,
+          rdIsZero: `${i.rd === XZERO_SINK}`,
+          pc: `(${i.pc})`,
+          npc: `(${npc})`,
+        },
+        setRd: (expr) => (i.rd === XZERO_SINK ? "" : `r${i.rd} = ${expr};`),
+        next: "",
+        // A block boundary: the trace goes on along its predicted path unless the other
+        // way was taken or an event is due — the interpreter looks at events here too.
+        end: (pcExpr) => {
+          if (!isLast) {
+            const next = blocks[bi + 1].start;
+            return `t = ${pcExpr}; cnt += ${n};
+              if (t !== ${next} || base + cnt >= limit) { ${exitTo()} }`;
+          }
+          return `t = ${pcExpr}; cnt += ${n};
+            ${loops ? `if (t === ${head} && base + cnt < limit) continue;` : ""}
+            ${exitTo()}`;
+        },
+        raise: leave(`${i.pc}`, `cnt + ${k}`, `${EXIT_OTHER}`),
+        flush: `h.retired = base + cnt + ${k};`,
+        reload: "dctx = h.dctx; limit = h.nextEvent - h.overhead;",
+        // Rewritten code: leave at once. Inside a block this is no block boundary for the
+        // interpreter (midBlock: no event check); after its page's last instruction it is.
+        afterStore: `if (h.smc !== 0) { h.smc = 0;
+          ${k === n - 1 && !b.straddle ? "" : "h.midBlock = true;"}
+          ${leave(`${npc}`, `cnt + ${k + 1}`, `${EXIT_OTHER}`)} }`,
+      };
+      return insnCode(d, c);
+    });
+    const last = b.insns[n - 1];
+    if (!last || (last.op !== OP_ILLEGAL && !endsBlock(INSNS[last.op - 1]))) {
+      // The block ended at its page's end (always a trace's last block), or before a
+      // straddling instruction (where the interpreter's block goes on: midBlock).
+      const npc = last ? (last.pc + last.len) | 0 : b.start;
+      body.push(
+        b.straddle
+          ? `h.midBlock = true; ${leave(`${npc}`, `cnt + ${n}`, `${EXIT_OTHER}`)}`
+          : `cnt += ${n}; ${leave(`${npc}`, "cnt", `${exitIndex(npc)}`)}`,
+      );
     }
-    const d = INSNS[i.op - 1];
-    const e: Emitter = {
-      rs1: reg(i.rs1),
-      rs2: reg(i.rs2),
-      imm: `(${i.imm})`,
-      rs1Field: `${i.rs1}`,
-      rdIsZero: `${i.rd === XZERO_SINK}`,
-      pc: `(${i.pc})`,
-      npc: `(${npc})`,
-    };
-    const target = d.sem.kind === "branch" || d.name === "jal" ? (i.pc + i.imm) | 0 : null;
-    const exit = (t: string) =>
-      target === null ? `${EXIT_OTHER}` : `(${t} === ${target} ? ${EXIT_TAKEN} : ${EXIT_FALL})`;
-    const c: Control = {
-      e,
-      setRd: (expr) => (i.rd === XZERO_SINK ? "" : `r${i.rd} = ${expr};`),
-      next: "",
-      end: (pcExpr) =>
-        loop
-          ? `t = ${pcExpr}; cnt += ${insns.length};
-            if (t === ${start} && base + cnt < limit) continue;
-            ${wb} h.retired = base + cnt; h.pc = t; return ${exit("t")};`
-          : `t = ${pcExpr}; ${wb} h.retired = base + ${k + 1}; h.pc = t; return ${exit("t")};`,
-      raise: `${wb} h.retired = base + ${count(k)}; h.pc = ${i.pc}; return ${EXIT_OTHER};`,
-      flush: `h.retired = base + ${count(k)};`,
-      reload: "dctx = h.dctx; limit = h.nextEvent - h.overhead;",
-      // Rewritten code: leave at once. Inside the block this is no block boundary for
-      // the interpreter (midBlock: no event check); after the page's last instruction it is.
-      afterStore: `if (h.smc !== 0) { h.smc = 0; ${wb} h.retired = base + ${count(k + 1)};
-        h.pc = ${npc}; ${k === insns.length - 1 && !straddle ? "" : "h.midBlock = true;"}
-        return ${EXIT_OTHER}; }`,
-    };
-    body.push(insnCode(d, c));
+    return body.join("\n");
   });
-  const lastInsn = insns[insns.length - 1];
-  const falls = !lastInsn || (lastInsn.op !== OP_ILLEGAL && !endsBlock(INSNS[lastInsn.op - 1]));
-  if (falls) {
-    // The block ended at its page's end: continue in sequence. Before a straddling
-    // instruction the interpreter's block goes on, so there is no event check there.
-    const npc = lastInsn ? (lastInsn.pc + lastInsn.len) | 0 : start;
-    body.push(`${wb} h.retired = base + ${count(insns.length)}; h.pc = ${npc};
-      ${straddle ? `h.midBlock = true; return ${EXIT_OTHER};` : `return ${EXIT_FALL};`}`);
-  }
   const decl = [...used].map((n) => `r${n} = x[${n}]`).join(", ");
-  return `return function block_${(start >>> 0).toString(16)}() {
+  return `return function trace_${(head >>> 0).toString(16)}() {
     const base = h.retired;
     let dctx = h.dctx, limit = h.nextEvent - h.overhead, v = 0, a = 0, t = 0, cnt = 0;
     ${decl ? `let ${decl};` : ""}
-    ${loop ? "for (;;) {" : ""}
-    ${body.join("\n")}
-    ${loop ? "}" : ""}
+    ${loops ? "for (;;) {" : ""}
+    ${code.join("\n")}
+    ${loops ? "}" : ""}
   };`;
 }
