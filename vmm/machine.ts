@@ -316,6 +316,7 @@ export class Machine implements HartHost {
       this.run(h);
       if (h.stop === STOP.YIELD) return { kind: "yield" };
     }
+    h.exc = 0; // finish() latched it only to end the running block at once
     return this.outcome;
   }
 
