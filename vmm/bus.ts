@@ -17,6 +17,8 @@ export const PAGE_WATCH = 2;
 export interface CodeWriteListener {
   /** Bytes [off, off + len) of RAM (offsets from RAM base) changed. */
   codeWritten(off: number, len: number): void;
+  /** Whether the listener still holds decoded or translated code from RAM page `page`. */
+  holdsCode(page: number): boolean;
 }
 
 /** RAM and devices, addressed physically. Addresses are unsigned numbers (up to 2^34 with Sv32). */
@@ -95,9 +97,15 @@ export class Bus implements DmaMemory {
     this.onPageFlagged(p);
   }
 
-  /** Clears a flag on the RAM page with index `page`. */
-  unflagPage(page: number, flag: number): void {
-    this.pageFlags[page] &= ~flag;
+  /**
+   * A listener let go of the code it held from RAM page `page`: when nobody holds any,
+   * the page is an ordinary data page again and stores to it may take the fast path
+   * (as QEMU unprotects a page once its last translation is gone).
+   */
+  releaseCode(page: number): void {
+    if ((this.pageFlags[page] & PAGE_CODE) === 0) return;
+    for (const l of this.codeListeners) if (l.holdsCode(page)) return;
+    this.pageFlags[page] &= ~PAGE_CODE;
   }
 
   /** Watches stores to [pa, pa + len) of RAM. */

@@ -163,6 +163,9 @@ export class Hart {
   /** Physical CPU, for trace records. */
   pcpu = 0;
 
+  /** Decoded slots per RAM page: while nonzero the page is flagged as code. */
+  private readonly decodeCounts: Uint16Array;
+
   /** Decoded instructions per RAM page: [packed, imm] per halfword; NO_PAGE if none yet. */
   readonly decodePages: Int32Array[];
   /** Counters the statistics report. */
@@ -183,7 +186,11 @@ export class Hart {
     // A packed array of one element kind keeps the per-block lookup on V8's fast path.
     this.decodePages = Array.from({ length: bus.ramSize >>> 12 }, () => NO_PAGE);
     bus.onPageFlagged = () => this.wtag.fill(-1);
-    bus.codeListeners.push({ codeWritten: (off, len) => this.invalidateCode(off, len) });
+    this.decodeCounts = new Uint16Array(bus.ramSize >>> 12);
+    bus.codeListeners.push({
+      codeWritten: (off, len) => this.invalidateCode(off, len),
+      holdsCode: (page) => this.decodeCounts[page] > 0,
+    });
   }
 
   /** Virtual cycles since reset: the time base of mtime and mcycle. */
@@ -676,9 +683,9 @@ export class Hart {
   decodePage(page: number): Int32Array {
     let d = this.decodePages[page];
     if (d === NO_PAGE) {
+      // Kept for good once made: an engine may still hold it after the page is released.
       d = new Int32Array(4096).fill(OP_DECODE);
       this.decodePages[page] = d;
-      this.bus.flagPage(page << 12, PAGE_CODE);
     }
     return d;
   }
@@ -708,6 +715,11 @@ export class Hart {
     const w = pack(d) | ((pc & 0xfff) + d.len >= 0x1000 ? 1 << PACK_END : 0);
     this.decodedImm = d.imm;
     if (cache) {
+      if (dp[slot] === OP_DECODE) {
+        // The page's first decoded slot makes it a code page: stores to it are checked.
+        const page = off >>> 12;
+        if (this.decodeCounts[page]++ === 0) this.bus.flagPage(page << 12, PAGE_CODE);
+      }
       dp[slot] = w;
       dp[slot + 1] = d.imm;
     }
@@ -727,8 +739,12 @@ export class Hart {
     const first = Math.max(off - 2, page << 12) & 0xfff;
     const last = Math.min(off + len - 1, (page << 12) + 0xfff) & 0xfff;
     for (let b = first >> 1; b <= last >> 1; b++) {
-      dp[b * 2] = OP_DECODE;
+      if (dp[b * 2] !== OP_DECODE) {
+        dp[b * 2] = OP_DECODE;
+        this.decodeCounts[page]--;
+      }
     }
+    if (this.decodeCounts[page] === 0) this.bus.releaseCode(page);
   }
 
   /** Raw bits of the instruction at virtual `pc` (for mtval); 0 if unreadable. */

@@ -116,7 +116,10 @@ export class TranslationCache {
 
   /** Creates the cache for `h`, listening for writes to its code. */
   constructor(readonly h: Hart, readonly maxBlocks = DEFAULT_MAX_BLOCKS) {
-    h.bus.codeListeners.push({ codeWritten: (off, len) => this.codeWritten(off, len) });
+    h.bus.codeListeners.push({
+      codeWritten: (off, len) => this.codeWritten(off, len),
+      holdsCode: (page) => (this.byPage.get(page)?.size ?? 0) > 0,
+    });
     h.tlbFlushed = () => this.jcTag.fill(-1);
   }
 
@@ -201,6 +204,7 @@ export class TranslationCache {
         this.h.smc = 1;
       }
     }
+    if (set.size === 0) this.h.bus.releaseCode(off >>> 12);
   }
 
   /** Empties the cache (when full). */
@@ -214,7 +218,9 @@ export class TranslationCache {
       b.preds.length = 0;
     }
     this.byOffset.clear();
+    const pages = [...this.byPage.keys()];
     this.byPage.clear();
+    for (const p of pages) this.h.bus.releaseCode(p);
     this.sizes.clear();
     this.jcTag.fill(-1);
     this.jcBlock.fill(null);
