@@ -54,13 +54,15 @@ export function buildJit(
   const { ftag, foff } = h;
   const run = (h: Hart): void => {
     let prev: Block | null = null, exit = EXIT_OTHER, executions = 0, chainHits = 0;
+    let jumpCacheHits = 0;
     main: for (;;) {
       if (h.midBlock) {
         h.midBlock = false;
       } else if (h.retired >= h.nextEvent - h.overhead) {
         stats.executions += executions;
         stats.chainHits += chainHits;
-        executions = chainHits = 0;
+        stats.jumpCacheHits += jumpCacheHits;
+        executions = chainHits = jumpCacheHits = 0;
         h.host.service(h);
         if (h.stop !== 0) break main;
         prev = null;
@@ -75,38 +77,41 @@ export function buildJit(
         }
       }
       if (b === null) {
-        // Translate pc through the fetch TLB (as the interpreter does at a block start).
-        const t = (pc >>> 12) & TLB_MASK;
-        let ro: number;
-        if (ftag[t] === ((pc >>> 12) | h.fctx)) {
-          ro = (pc + foff[t]) | 0;
+        // The jump cache first: it is keyed by virtual pc and fetch context and emptied
+        // whenever translations change, so a hit needs no fetch-TLB lookup.
+        const j: number = (pc >>> 1) & 1023;
+        const jb: Block | null = jcBlock[j];
+        if (jcTag[j] === pc && jcCtx[j] === h.fctx && jb !== null && jb.valid) {
+          b = jb;
+          jumpCacheHits++;
         } else {
-          ro = h.fetchSlow(pc);
-          if (h.exc !== 0) {
-            if (h.stop !== 0) break main;
-            h.takeException();
+          // Translate pc through the fetch TLB (as the interpreter does at a block start).
+          const t = (pc >>> 12) & TLB_MASK;
+          let ro: number;
+          if (ftag[t] === ((pc >>> 12) | h.fctx)) {
+            ro = (pc + foff[t]) | 0;
+          } else {
+            ro = h.fetchSlow(pc);
+            if (h.exc !== 0) {
+              if (h.stop !== 0) break main;
+              h.takeException();
+              prev = null;
+              continue;
+            }
+          }
+          if ((pc & 0xfff) === 0xffe && isWide(h.bus.u16[ro >> 1])) {
+            // A straddling instruction: decoded afresh (never cached) and stepped.
+            let dp = h.decodePages[ro >>> 12];
+            if (dp === NO_PAGE) dp = h.decodePage(ro >>> 12);
+            const w = h.decodeAt(dp, 0xffe, pc, ro);
+            if (h.exc === 0) step(h, w, h.decodedImm, pc);
+            if (h.exc !== 0) {
+              if (h.stop !== 0) break main;
+              h.takeException();
+            }
             prev = null;
             continue;
           }
-        }
-        if ((pc & 0xfff) === 0xffe && isWide(h.bus.u16[ro >> 1])) {
-          // A straddling instruction: decoded afresh (never cached) and stepped.
-          let dp = h.decodePages[ro >>> 12];
-          if (dp === NO_PAGE) dp = h.decodePage(ro >>> 12);
-          const w = h.decodeAt(dp, 0xffe, pc, ro);
-          if (h.exc === 0) step(h, w, h.decodedImm, pc);
-          if (h.exc !== 0) {
-            if (h.stop !== 0) break main;
-            h.takeException();
-          }
-          prev = null;
-          continue;
-        }
-        const j: number = (pc >>> 1) & 1023;
-        if (jcTag[j] === pc && jcCtx[j] === h.fctx && jcBlock[j]!.valid) {
-          b = jcBlock[j]!;
-          stats.jumpCacheHits++;
-        } else {
           const c: Block | undefined = cache.get(ro);
           // Translated code holds virtual addresses (auipc, links): it fits one pc only.
           b = c !== undefined && c.pc === pc ? c : cache.translate(pc, ro);
@@ -145,6 +150,7 @@ export function buildJit(
     h.exc = 0;
     stats.executions += executions;
     stats.chainHits += chainHits;
+    stats.jumpCacheHits += jumpCacheHits;
   };
   return { run, cache };
 }
