@@ -1,10 +1,10 @@
 /**
  * The translating engine (`--engine jit`, DESIGN §8): a dispatcher that runs translated
- * blocks (`translator.ts`) one after another, following chain links between blocks on
- * the same page and a jump cache for indirect jumps, and looks at events (timers,
- * interrupts, budgets) between blocks exactly where the interpreter does. A 4-byte
- * instruction that straddles a page is run by a one-instruction stepper generated from
- * the same templates.
+ * traces (`translator.ts`) one after another, following chain links between traces on
+ * the same page and a jump cache for indirect jumps. Events (timers, interrupts,
+ * budgets) are looked at between blocks exactly where the interpreter does: inside a
+ * trace at each block boundary, and here between traces. A 4-byte instruction that
+ * straddles a page is run by a one-instruction stepper generated from the same templates.
  */
 
 import { helpers, INSNS } from "./insns.ts";

@@ -11,9 +11,10 @@
  *
  * Traces are cached by the RAM offset of their first instruction and hold the virtual pc
  * they were translated at (pc-relative results are constants in their code); nothing
- * else changes their meaning (privilege, translation and CSR state are read at run time). A store into
- * a block's bytes drops exactly the blocks concerned and undoes links to them; the cache
- * is bounded and is emptied whole when full (QEMU's policy for its code buffer).
+ * else changes their meaning (privilege, translation and CSR state are read at run time).
+ * A store into a trace's bytes drops exactly the traces concerned and undoes links to
+ * them; a page holding no translation and no decoded slot stops being a code page. The
+ * cache is bounded and is emptied whole when full (QEMU's policy for its code buffer).
  */
 
 import { endsBlock, helpers, INSNS } from "./insns.ts";
@@ -25,7 +26,7 @@ import { EV } from "../kernel/trace.ts";
 /** Exit code of a trace that left through a dynamic target (jalr, call-out, exception). */
 export const EXIT_OTHER = -1;
 
-/** Blocks kept before the cache is emptied. */
+/** Traces kept before the cache is emptied. */
 export const DEFAULT_MAX_BLOCKS = 8192;
 
 /** One translated trace (named for its first block). */
