@@ -69,11 +69,6 @@ export class Bus implements DmaMemory {
     this.devices.push(dev);
   }
 
-  /** The attached devices. */
-  get attached(): readonly MmioDevice[] {
-    return this.devices;
-  }
-
   /** RAM offset of [pa, pa + len), or -1 if any byte is outside RAM. */
   ramOffset(pa: number, len: number): number {
     const off = pa - this.ramBase;

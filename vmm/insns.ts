@@ -152,6 +152,21 @@ function mulhuRaw(a: number, b: number): number {
   return hh + (lh >>> 16) + (hl >>> 16) + Math.floor(mid / 65536);
 }
 
+/** AMO operations, numbered as `Hart.amo` takes them (its `switch` follows this order). */
+export const AMO_OPS = ["swap", "add", "xor", "and", "or", "min", "max", "minu", "maxu"] as const;
+
+const AMO_FUNCT5: Record<(typeof AMO_OPS)[number], number> = {
+  swap: 0x01,
+  add: 0x00,
+  xor: 0x04,
+  and: 0x0c,
+  or: 0x08,
+  min: 0x10,
+  max: 0x14,
+  minu: 0x18,
+  maxu: 0x1c,
+};
+
 /** Every base instruction, in decode order (more specific encodings first where they overlap). */
 export const INSNS: readonly InsnDef[] = [
   // RV32I (Unpriv ch. 2)
@@ -266,33 +281,17 @@ export const INSNS: readonly InsnDef[] = [
   // A (Unpriv ch. 8): atomics go through the hart (alignment, reservation, MMIO).
   def("lr.w", "LR", amo(0x02), AMO_MASK | (0x1f << 20), call((e) => `h.lr(${e.rs1})`, true, false)),
   def("sc.w", "A", amo(0x03), AMO_MASK, call((e) => `h.sc(${e.rs1}, ${e.rs2})`, true, false)),
-  ...([
-    ["amoswap.w", 0x01, 0],
-    ["amoadd.w", 0x00, 1],
-    ["amoxor.w", 0x04, 2],
-    ["amoand.w", 0x0c, 3],
-    ["amoor.w", 0x08, 4],
-    ["amomin.w", 0x10, 5],
-    ["amomax.w", 0x14, 6],
-    ["amominu.w", 0x18, 7],
-    ["amomaxu.w", 0x1c, 8],
-  ] as const).map(([name, f5, op]) =>
-    def(name, "A", amo(f5), AMO_MASK, call((e) => `h.amo(${op}, ${e.rs1}, ${e.rs2})`, true, false))
+  // funct5 of each AMO (Unpriv Table 24.2); its position in AMO_OPS is Hart.amo's op number.
+  ...AMO_OPS.map((op, k) =>
+    def(
+      `amo${op}.w`,
+      "A",
+      amo(AMO_FUNCT5[op]),
+      AMO_MASK,
+      call((e) => `h.amo(${k}, ${e.rs1}, ${e.rs2})`, true, false),
+    )
   ),
 ];
-
-/** AMO operation numbers as `Hart.amo` takes them, in the order of `INSNS`. */
-export const AMO_OPS = [
-  "swap",
-  "add",
-  "xor",
-  "and",
-  "or",
-  "min",
-  "max",
-  "minu",
-  "maxu",
-] as const;
 
 /** Whether an instruction ends a translation block (DESIGN §8). */
 export function endsBlock(d: InsnDef): boolean {
