@@ -19,11 +19,16 @@
 
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { abiHeader } from "../kernel/abi_header.ts";
 
 /** One guest image: its name and its sources, relative to `guests/`. */
 interface Guest {
   name: string;
   sources: string[];
+  /** Runtime sources linked in (default RUNTIME); PV kernels bring their own. */
+  runtime?: string[];
+  /** Linker script (default rt/link.ld). */
+  ldscript?: string;
 }
 
 /** The runtime every guest links: entry point, console, printf, exit. */
@@ -60,11 +65,10 @@ const FLAGS = [
   "-fdata-sections",
   "-Wall",
   "-Wextra",
-  "-Irt",
+  "-Iinclude",
   "-nostdlib",
   "-nostartfiles",
   "-static",
-  "-Wl,-T,rt/link.ld",
   "-Wl,--gc-sections",
   "-Wl,--build-id=none",
 ];
@@ -115,9 +119,11 @@ async function build(guest: Guest, outDir: string, defines: string[]): Promise<s
     // Sources are given relative to guests/; the map covers any absolute path that slips in.
     `-ffile-prefix-map=${guestsDir}/=`,
     ...defines,
+    `-Wl,-T,${guest.ldscript ?? "rt/link.ld"}`,
+    `-I${(guest.runtime ?? RUNTIME)[0].split("/")[0]}`,
     "-o",
     `${outDir}/${guest.name}.elf`,
-    ...RUNTIME,
+    ...(guest.runtime ?? RUNTIME),
     ...guest.sources,
   ];
   const { ok, output } = await run(gcc, args);
@@ -179,6 +185,18 @@ async function main(): Promise<void> {
   await Deno.mkdir(outDir, { recursive: true });
 
   const bad: string[] = [];
+  // The PV ABI header is generated from kernel/abi.ts before anything is compiled.
+  const headerPath = `${guestsDir}/include/belowzero.h`;
+  const header = new TextEncoder().encode(abiHeader());
+  if (!values.check) {
+    await Deno.mkdir(`${guestsDir}/include`, { recursive: true });
+    await Deno.writeFile(headerPath, header);
+  } else {
+    const committed = await readOrNull(headerPath);
+    if (committed === null || !sameBytes(committed, header)) {
+      bad.push("../include/belowzero.h differs from kernel/abi.ts");
+    }
+  }
   try {
     const defines = values.count ? ["-DRT_COUNT"] : [];
     const outputs = await Promise.all(selected.map((g) => build(g, outDir, defines)));
