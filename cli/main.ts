@@ -11,7 +11,10 @@ import { UserError } from "../vmm/errors.ts";
 import { openRawDisk } from "../devices/raw_disk.ts";
 import { ConsoleWriter } from "./console.ts";
 import { parseSize } from "./size.ts";
-import { loadSystemFile } from "./system_file.ts";
+import { loadSystemFile, type SystemSpec } from "./system_file.ts";
+import { runPvSystem } from "./system_run.ts";
+import { basename } from "node:path";
+import type { Engine } from "../vmm/machine.ts";
 import { ENGINE_EVENTS, type EventName, EVENTS, parseEvents, Trace } from "../kernel/trace.ts";
 
 /** Help text: every option, documented. */
@@ -89,11 +92,42 @@ export async function main(args: string[]): Promise<number> {
     const file = opts.positionals[0] ?? defaultSystem();
     let image = file, mode = v.mode ?? "bare", mem = v.mem, disk = v.disk;
     let bootargs = v.bootargs;
-    if (file.endsWith(".json")) {
-      const sys = loadSystemFile(file);
+    let system = file.endsWith(".json") ? loadSystemFile(file) : undefined;
+    if (system === undefined && mode === "pv") {
+      system = {
+        name: file,
+        domains: [{
+          name: basename(file).replace(/\.elf$/, ""),
+          image: file,
+          mode: "pv",
+          bootargs,
+        }],
+        links: [],
+      };
+    }
+    if (system !== undefined && v.mode !== undefined) {
+      for (const d of system.domains) d.mode = v.mode;
+    }
+    if (system !== undefined && system.domains.some((d) => d.mode !== "bare")) {
+      if (v.disk !== undefined) throw new UserError("--disk applies to bare mode only");
+      if (v.bootargs !== undefined) { for (const d of system.domains) d.bootargs = v.bootargs; }
+      return runSystemFile(
+        system,
+        v.engine,
+        v["max-insns"],
+        v.mem,
+        v.stats,
+        v.json,
+        v.trace,
+        v["trace-events"],
+        v["trace-format"],
+      );
+    }
+    if (system !== undefined) {
+      const sys = system;
       if (sys.domains.length !== 1) {
         throw new UserError(
-          `${file}: ${sys.domains.length} domains; this build runs one bare domain per system`,
+          `${file}: ${sys.domains.length} bare domains; a bare domain owns the machine alone`,
         );
       }
       const d = sys.domains[0];
@@ -103,41 +137,15 @@ export async function main(args: string[]): Promise<number> {
       disk = disk ?? d.disk;
       bootargs = bootargs ?? d.bootargs;
     }
-    if (mode !== "bare") {
-      throw new UserError(
-        `--mode ${mode}: ${
-          ["trap", "bt", "hw", "pv"].includes(mode) ? "not available yet" : "unknown mode"
-        } (use bare)`,
-      );
-    }
-    const engine = v.engine ?? "jit";
-    if (engine !== "interp" && engine !== "jit") {
-      throw new UserError(`--engine ${engine}: unknown engine (use jit or interp)`);
-    }
+    checkMode(mode);
+    const engine = engineOf(v.engine);
     const transport = v["disk-transport"] ?? "modern";
     if (transport !== "modern" && transport !== "legacy") {
       throw new UserError(`--disk-transport ${transport}: use modern or legacy`);
     }
     const maxInsns = v["max-insns"] === undefined ? undefined : parseCount(v["max-insns"]);
-    const traceFormat = v["trace-format"] ?? "jsonl";
-    if (traceFormat !== "jsonl" && traceFormat !== "chrome") {
-      throw new UserError(`--trace-format ${traceFormat}: use jsonl or chrome`);
-    }
-    let traceEvents: Set<EventName> | undefined;
-    if (v["trace-events"] !== undefined) {
-      const list = v["trace-events"];
-      try {
-        traceEvents = list === "guest"
-          ? new Set((Object.keys(EVENTS) as EventName[]).filter((e) => !ENGINE_EVENTS.has(e)))
-          : parseEvents(list);
-      } catch (e) {
-        throw new UserError(`--trace-events: ${(e as Error).message}`);
-      }
-    }
-    if ((traceEvents || v["trace-format"]) && v.trace === undefined) {
-      throw new UserError("--trace-events and --trace-format need --trace FILE");
-    }
-    const trace = v.trace === undefined ? undefined : new Trace();
+    const tr = traceOptions(v.trace, v["trace-events"], v["trace-format"]);
+    const trace = tr.trace;
     const bytes = readImage(image);
     const out = new ConsoleWriter();
     const m = new Machine({
@@ -156,23 +164,112 @@ export async function main(args: string[]): Promise<number> {
     const outcome = await drive(m, out);
     const wall = performance.now() - t0;
     out.flush();
-    if (trace) {
-      const filter = { events: traceEvents };
-      const text = traceFormat === "chrome"
-        ? JSON.stringify(trace.toChrome(CORE_HZ, filter))
-        : trace.toJsonLines(filter);
-      try {
-        Deno.writeTextFileSync(v.trace!, text);
-      } catch (e) {
-        throw new UserError(`--trace ${v.trace}: ${(e as Error).message}`);
-      }
-    }
+    tr.write();
     if (v.stats) printStats(m, outcome, wall, v.json ?? false);
     return statusOf(outcome);
   } catch (e) {
     if (e instanceof UserError) return usage(e.message);
     throw e;
   }
+}
+
+const MODES = ["bare", "trap", "bt", "hw", "pv"];
+
+function checkMode(mode: string): void {
+  if (mode === "bare" || mode === "pv") return;
+  throw new UserError(
+    `--mode ${mode}: ${
+      MODES.includes(mode) ? "not available yet" : "unknown mode"
+    } (use bare or pv)`,
+  );
+}
+
+function engineOf(e: string | undefined): Engine {
+  const engine = e ?? "jit";
+  if (engine !== "interp" && engine !== "jit") {
+    throw new UserError(`--engine ${engine}: unknown engine (use jit or interp)`);
+  }
+  return engine;
+}
+
+/** Checks the trace options; returns the trace (if any) and how to write it at the end. */
+function traceOptions(
+  file: string | undefined,
+  events: string | undefined,
+  format: string | undefined,
+): { trace?: Trace; write: () => void } {
+  const traceFormat = format ?? "jsonl";
+  if (traceFormat !== "jsonl" && traceFormat !== "chrome") {
+    throw new UserError(`--trace-format ${traceFormat}: use jsonl or chrome`);
+  }
+  let traceEvents: Set<EventName> | undefined;
+  if (events !== undefined) {
+    try {
+      traceEvents = events === "guest"
+        ? new Set((Object.keys(EVENTS) as EventName[]).filter((e) => !ENGINE_EVENTS.has(e)))
+        : parseEvents(events);
+    } catch (e) {
+      throw new UserError(`--trace-events: ${(e as Error).message}`);
+    }
+  }
+  if ((traceEvents || format) && file === undefined) {
+    throw new UserError("--trace-events and --trace-format need --trace FILE");
+  }
+  if (file === undefined) return { write: () => {} };
+  const trace = new Trace();
+  return {
+    trace,
+    write: () => {
+      const filter = { events: traceEvents };
+      const text = traceFormat === "chrome"
+        ? JSON.stringify(trace.toChrome(CORE_HZ, filter))
+        : trace.toJsonLines(filter);
+      try {
+        Deno.writeTextFileSync(file, text);
+      } catch (e) {
+        throw new UserError(`--trace ${file}: ${(e as Error).message}`);
+      }
+    },
+  };
+}
+
+/** Runs a system of pv domains. */
+function runSystemFile(
+  system: SystemSpec,
+  engineName: string | undefined,
+  maxInsns: string | undefined,
+  mem: string | undefined,
+  stats: boolean | undefined,
+  json: boolean | undefined,
+  traceFile: string | undefined,
+  traceEvents: string | undefined,
+  traceFormat: string | undefined,
+): number {
+  for (const d of system.domains) checkMode(d.mode);
+  if (json && !stats) throw new UserError("--json goes with --stats");
+  const engine = engineOf(engineName);
+  const tr = traceOptions(traceFile, traceEvents, traceFormat);
+  const out = new ConsoleWriter();
+  const enc = new TextEncoder();
+  const t0 = performance.now();
+  const r = runPvSystem(system, {
+    engine,
+    maxInsns: maxInsns === undefined ? undefined : parseCount(maxInsns),
+    trace: tr.trace,
+    json: json ?? false,
+    mem,
+    readImage,
+    write: (text) => {
+      for (const b of enc.encode(text)) out.put(b);
+    },
+  });
+  out.flush();
+  tr.write();
+  if (stats && !json) {
+    console.error(`belowzero: ${((performance.now() - t0) / 1000).toFixed(3)} s of wall time`);
+  }
+  if (r.message !== undefined) console.error(`belowzero: ${r.message}`);
+  return r.status;
 }
 
 function usage(msg: string): number {

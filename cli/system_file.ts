@@ -2,8 +2,19 @@
  * System files (`*.json`, DESIGN §11): which domains to boot and how. Paths inside are
  * relative to the file. Every field is checked, and a bad one is named in the error.
  *
- * { "name": "demo", "domains": [ { "name": "hello", "image": "images/hello.elf",
- *   "mode": "bare", "memory": "128M", "disk": "disk.img", "bootargs": "" } ] }
+ * {
+ *   "name": "demo", "pcpus": 2, "memory": "64M", "costs": "core2",
+ *   "domains": [
+ *     { "name": "dom0", "image": "images/pvkernel.elf", "mode": "pv", "privileged": true,
+ *       "memory": "2M" },
+ *     { "name": "alpha", "image": "images/pvkernel.elf", "mode": "pv", "memory": "2M",
+ *       "vcpus": 1, "weight": 256, "cap": 0, "affinity": [0, 1], "bootargs": "procs=3" }
+ *   ],
+ *   "links": [["alpha", "beta"]]
+ * }
+ *
+ * A `bare` system has exactly one domain (it owns the machine); `pv` domains run on the
+ * hypervisor, the first privileged one (if any) being Dom0.
  */
 
 import { UserError } from "../vmm/errors.ts";
@@ -23,6 +34,16 @@ export interface DomainSpec {
   disk?: string;
   /** Kernel command line. */
   bootargs?: string;
+  /** vCPUs. */
+  vcpus?: number;
+  /** Scheduler weight. */
+  weight?: number;
+  /** Scheduler cap (% of one pCPU). */
+  cap?: number;
+  /** pCPUs the domain's vCPUs may run on. */
+  affinity?: number[];
+  /** The control domain. */
+  privileged?: boolean;
 }
 
 /** A parsed system file. */
@@ -31,9 +52,30 @@ export interface SystemSpec {
   name: string;
   /** Its domains. */
   domains: DomainSpec[];
+  /** Physical CPUs. */
+  pcpus?: number;
+  /** Machine memory, e.g. "64M". */
+  memory?: string;
+  /** Cost profile. */
+  costs?: string;
+  /** Interdomain links: [server, client] domain names. */
+  links: [string, string][];
 }
 
-const DOMAIN_KEYS = new Set(["name", "image", "mode", "memory", "disk", "bootargs"]);
+const TOP_KEYS = new Set(["name", "domains", "pcpus", "memory", "costs", "links"]);
+const DOMAIN_KEYS = new Set([
+  "name",
+  "image",
+  "mode",
+  "memory",
+  "disk",
+  "bootargs",
+  "vcpus",
+  "weight",
+  "cap",
+  "affinity",
+  "privileged",
+]);
 
 /** Reads and checks a system file. */
 export function loadSystemFile(path: string): SystemSpec {
@@ -53,8 +95,18 @@ export function loadSystemFile(path: string): SystemSpec {
   if (typeof raw !== "object" || raw === null || !Array.isArray(obj.domains)) {
     throw new UserError(`${path}: expected an object with a "domains" array`);
   }
+  for (const k of Object.keys(obj)) {
+    if (!TOP_KEYS.has(k)) throw new UserError(`${path}: unknown field "${k}"`);
+  }
   const base = dirname(path);
   const rel = (p: string) => (isAbsolute(p) ? p : join(base, p));
+  const int = (where: string, k: string, v: unknown): number | undefined => {
+    if (v === undefined) return undefined;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
+      throw new UserError(`${where}: "${k}" must be a whole number ≥ 0`);
+    }
+    return v;
+  };
   const domains = obj.domains.map((d: unknown, i: number): DomainSpec => {
     const where = `${path}: domains[${i}]`;
     if (typeof d !== "object" || d === null) throw new UserError(`${where} is not an object`);
@@ -71,14 +123,68 @@ export function loadSystemFile(path: string): SystemSpec {
       return v;
     };
     const disk = str("disk", false);
+    let affinity: number[] | undefined;
+    if (r.affinity !== undefined) {
+      if (!Array.isArray(r.affinity) || r.affinity.length === 0) {
+        throw new UserError(`${where}: "affinity" must be a non-empty list of pCPU numbers`);
+      }
+      affinity = r.affinity.map((p) => int(where, "affinity", p)!);
+    }
+    if (r.privileged !== undefined && typeof r.privileged !== "boolean") {
+      throw new UserError(`${where}: "privileged" must be true or false`);
+    }
+    if (r.bootargs !== undefined && typeof r.bootargs !== "string") {
+      throw new UserError(`${where}: "bootargs" must be a string`);
+    }
     return {
       name: str("name", false) ?? `dom${i}`,
       image: rel(str("image", true)!),
       mode: str("mode", false) ?? "bare",
       memory: str("memory", false),
       disk: disk === undefined ? undefined : rel(disk),
-      bootargs: typeof r.bootargs === "string" ? r.bootargs : undefined,
+      bootargs: r.bootargs as string | undefined,
+      vcpus: int(where, "vcpus", r.vcpus),
+      weight: int(where, "weight", r.weight),
+      cap: int(where, "cap", r.cap),
+      affinity,
+      privileged: r.privileged as boolean | undefined,
     };
   });
-  return { name: typeof obj.name === "string" ? obj.name : path, domains };
+  const names = new Set<string>();
+  for (const d of domains) {
+    if (names.has(d.name)) throw new UserError(`${path}: two domains are named "${d.name}"`);
+    names.add(d.name);
+  }
+  const links: [string, string][] = [];
+  if (obj.links !== undefined) {
+    if (!Array.isArray(obj.links)) throw new UserError(`${path}: "links" must be a list of pairs`);
+    for (const l of obj.links) {
+      if (
+        !Array.isArray(l) || l.length !== 2 || typeof l[0] !== "string" ||
+        typeof l[1] !== "string"
+      ) {
+        throw new UserError(`${path}: each link must be a pair of domain names`);
+      }
+      for (const n of l) {
+        if (!names.has(n)) throw new UserError(`${path}: link names unknown domain "${n}"`);
+      }
+      if (l[0] === l[1]) throw new UserError(`${path}: a domain cannot link to itself`);
+      links.push([l[0], l[1]]);
+    }
+  }
+  const str = (k: string) => {
+    const v = obj[k];
+    if (v !== undefined && typeof v !== "string") {
+      throw new UserError(`${path}: "${k}" must be a string`);
+    }
+    return v as string | undefined;
+  };
+  return {
+    name: typeof obj.name === "string" ? obj.name : path,
+    domains,
+    pcpus: int(path, "pcpus", obj.pcpus),
+    memory: str("memory"),
+    costs: str("costs"),
+    links,
+  };
 }

@@ -44,6 +44,7 @@ export const ERRNO = {
   EINVAL: 22,
   ENOSPC: 28,
   ENOSYS: 38,
+  ETIME: 62,
 } as const;
 
 /** "This domain" in domain-id arguments. */

@@ -20,6 +20,18 @@ export const EVENTS = {
   translate: ["pc", "instructions"],
   invalidate: ["pc"],
   flush: ["blocks"],
+  hypercall: ["op", "a0", "a1", "a2", "result"],
+  pt_update: ["ptr", "val", "result"],
+  mmuext: ["cmd", "mfn", "result"],
+  evtchn_send: ["port", "to_dom", "to_port", "result"],
+  upcall: ["port"],
+  sched: ["from_dom", "from_vcpu", "reason", "credit"],
+  idle: ["until"],
+  block: ["pc"],
+  wake: ["by"],
+  timer_set: ["deadline_us"],
+  timer_fire: ["deadline_us"],
+  domain: ["state", "reason"],
 } as const satisfies Record<string, readonly string[]>;
 
 /** An event kind. */

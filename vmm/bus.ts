@@ -39,8 +39,8 @@ export class Bus implements DmaMemory {
   readonly pageFlags: Uint8Array;
   /** Listeners told when code pages change (decode cache, translation cache). */
   readonly codeListeners: CodeWriteListener[] = [];
-  /** Called when a page first gains a flag, so store TLBs can drop it. */
-  onPageFlagged: (page: number) => void = () => {};
+  /** Called when a page first gains a flag, so every hart's store TLB can drop it. */
+  readonly pageFlaggedListeners: ((page: number) => void)[] = [];
   private readonly devices: MmioDevice[] = [];
   private readonly watchers = new Map<number, StoreWatcher[]>();
 
@@ -89,7 +89,7 @@ export class Bus implements DmaMemory {
     const old = this.pageFlags[p];
     if ((old & flag) === flag) return;
     this.pageFlags[p] = old | flag;
-    this.onPageFlagged(p);
+    for (const l of this.pageFlaggedListeners) l(p);
   }
 
   /**
@@ -112,6 +112,16 @@ export class Bus implements DmaMemory {
       list.push(w);
       this.watchers.set(p, list);
       this.flagPage(p << 12, PAGE_WATCH);
+    }
+  }
+
+  /** Stops every watcher of the pages of [pa, pa + len); the pages lose PAGE_WATCH. */
+  unwatch(pa: number, len: number): void {
+    const off = this.ramOffset(pa, len);
+    if (off < 0) return;
+    for (let p = off >>> 12; p <= (off + len - 1) >>> 12; p++) {
+      this.watchers.delete(p);
+      this.pageFlags[p] &= ~PAGE_WATCH;
     }
   }
 

@@ -185,7 +185,7 @@ export class Hart {
   constructor(readonly bus: Bus, readonly hartId: number, public host: HartHost) {
     // A packed array of one element kind keeps the per-block lookup on V8's fast path.
     this.decodePages = Array.from({ length: bus.ramSize >>> 12 }, () => NO_PAGE);
-    bus.onPageFlagged = () => this.wtag.fill(-1);
+    bus.pageFlaggedListeners.push(() => this.wtag.fill(-1));
     this.decodeCounts = new Uint16Array(bus.ramSize >>> 12);
     bus.codeListeners.push({
       codeWritten: (off, len) => this.invalidateCode(off, len),
@@ -249,12 +249,22 @@ export class Hart {
   private lastTrapRetired = -1;
   private lastVector = -1;
 
+  /**
+   * Root mode (DESIGN §4): when set, a trap that would enter M-mode leaves the guest instead
+   * and this handler — the hypervisor — deals with it, with pc still at the trapping
+   * instruction. The guest never runs M-mode code of its own.
+   */
+  root: ((h: Hart, cause: number, tval: number, interrupt: boolean) => void) | null = null;
+
   /** Trap entry (Priv §3.1.6.1, §3.1.7, §4.1.1): delegation, cause, tval, stack of enables. */
   trap(cause: number, tval: number, interrupt: boolean): void {
     this.stats.traps++;
     if (interrupt) this.stats.interrupts++;
     this.reservation = -1;
     const deleg = interrupt ? this.mideleg : this.medeleg;
+    if (this.root !== null && !(this.priv <= PRV_S && ((deleg >>> cause) & 1) !== 0)) {
+      return this.root(this, cause, tval, interrupt);
+    }
     const code = interrupt ? (cause | 0x80000000) : cause;
     const from = this.priv, epc = this.pc;
     let s = this.mstatus;
@@ -662,6 +672,15 @@ export class Hart {
     this.rtag.fill(-1);
     this.wtag.fill(-1);
     this.ftag.fill(-1);
+    this.tlbFlushed();
+  }
+
+  /** Drops the TLB entries of the page holding `va` in every context (invlpg). */
+  flushPage(va: number): void {
+    const vpn = va >>> 12, t = vpn & TLB_MASK;
+    for (const tag of [this.rtag, this.wtag, this.ftag]) {
+      if (tag[t] !== -1 && (tag[t] & 0xfffff) === vpn) tag[t] = -1;
+    }
     this.tlbFlushed();
   }
 

@@ -1,0 +1,48 @@
+/**
+ * The cost model (DESIGN §9): how many virtual cycles each kind of hypervisor work costs,
+ * from named profiles in `kernel/cost_profiles.json`, each value with its source. Costs
+ * are charged to the vCPU that causes them (its time advances, so a guest feels its
+ * hypervisor) and to its domain's statistics by category.
+ */
+
+import profiles from "./cost_profiles.json" with { type: "json" };
+import { UserError } from "../vmm/errors.ts";
+
+/** Cost categories, in the order statistics show them. */
+export const COST_KINDS = [
+  "insn",
+  "hypercall",
+  "dom0",
+  "pte",
+  "upcall",
+  "switch",
+  "tlbflush",
+] as const;
+/** A cost category. */
+export type CostKind = typeof COST_KINDS[number];
+
+/** Cycles per unit of each category. */
+export type CostProfile = Readonly<Record<CostKind, number>>;
+
+/** The profile used unless another is named. */
+export const DEFAULT_PROFILE = "core2";
+
+/** Names of the known profiles. */
+export function profileNames(): string[] {
+  return Object.keys(profiles);
+}
+
+/** Loads a named profile; throws UserError for an unknown one. */
+export function costProfile(name = DEFAULT_PROFILE): CostProfile {
+  const p = (profiles as Record<string, { costs: Record<string, { cycles: number }> }>)[name];
+  if (p === undefined) {
+    throw new UserError(`unknown cost profile "${name}" (known: ${profileNames().join(", ")})`);
+  }
+  const out = {} as Record<CostKind, number>;
+  for (const k of COST_KINDS) {
+    const v = p.costs[k]?.cycles;
+    if (typeof v !== "number" || !(v >= 0)) throw new Error(`cost profile ${name}: bad ${k}`);
+    out[k] = v;
+  }
+  return out;
+}

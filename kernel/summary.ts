@@ -1,0 +1,165 @@
+/**
+ * The per-domain summary of a run (DESIGN §10): instructions, virtual cycles by category,
+ * hypercalls by operation, events, page-table updates, scheduler run and wait time — as
+ * plain data (for `--stats --json` and the API) and as the table the command line prints.
+ * Only virtual quantities appear, so two runs of the same system print the same bytes.
+ */
+
+import { COST_KINDS, type CostKind } from "./costs.ts";
+import type { Hypervisor } from "./hypervisor.ts";
+import type { Domain } from "./domain.ts";
+import { SHUTDOWN } from "./abi.ts";
+import { CORE_HZ } from "../vmm/machine.ts";
+
+/** One domain's summary. */
+export interface DomainSummary {
+  /** Domain id. */
+  id: number;
+  /** Name. */
+  name: string;
+  /** Final state, with the shutdown reason when it shut down. */
+  state: string;
+  /** Guest instructions retired. */
+  instructions: number;
+  /** Virtual cycles charged, by category, and their total. */
+  cycles: Record<CostKind | "total", number>;
+  /** Hypercalls by name. */
+  hypercalls: Record<string, number>;
+  /** Hypercalls that failed. */
+  hypercallErrors: number;
+  /** Traps the guest handled itself (exceptions and interrupts delegated to it). */
+  guestTraps: number;
+  /** Page-table updates accepted and refused. */
+  ptUpdates: { accepted: number; refused: number };
+  /** Events sent, upcalls raised, timer expiries. */
+  events: { sent: number; upcalls: number; timers: number };
+  /** Scheduler: ms of virtual time running and runnable-but-waiting, and switches in. */
+  scheduler: { runMs: number; waitMs: number; switches: number };
+  /** Dom0 services used. */
+  dom0Calls: number;
+  /** TLB flushes and misses, page-walk memory references. */
+  mmu: { tlbFlushes: number; tlbMisses: number; walkRefs: number };
+}
+
+/** The whole system's summary. */
+export interface SystemSummary {
+  /** Virtual time at the end, in ms (the furthest pCPU). */
+  virtualMs: number;
+  /** Idle time per pCPU, in ms. */
+  idleMs: number[];
+  /** The domains, by id. */
+  domains: DomainSummary[];
+}
+
+const ms = (cycles: number) => Math.round((cycles / CORE_HZ) * 1e6) / 1e3;
+
+/** The final state of `d` as text. */
+function stateOf(d: Domain): string {
+  if (d.shutdownReason >= 0) {
+    const r = Object.entries(SHUTDOWN).find(([, v]) => v === d.shutdownReason)?.[0];
+    return `shutdown (${r ?? d.shutdownReason})`;
+  }
+  return d.state;
+}
+
+/** Summarises `hv`: every domain it ran, destroyed ones included. */
+export function summarize(hv: Hypervisor): SystemSummary {
+  const doms = [...hv.domains(), ...hv.gone].sort((a, b) => a.id - b.id);
+  return {
+    virtualMs: ms(Math.max(...hv.cpus.map((p) => p.now))),
+    idleMs: hv.cpus.map((p) => ms(p.idle)),
+    domains: doms.map((d) => {
+      const s = d.stats;
+      const cycles = { ...s.cycles, total: 0 } as Record<CostKind | "total", number>;
+      for (const k of COST_KINDS) cycles.total += cycles[k];
+      let retired = 0, traps = 0, tlbMisses = 0, walkRefs = 0;
+      for (const v of d.vcpus) {
+        retired += v.hart.retired;
+        traps += v.hart.stats.traps;
+        tlbMisses += v.hart.stats.tlbMisses;
+        walkRefs += v.hart.stats.walkRefs;
+      }
+      let calls = 0;
+      for (const n of s.hypercalls.values()) calls += n;
+      return {
+        id: d.id,
+        name: d.name,
+        state: stateOf(d),
+        instructions: retired,
+        cycles,
+        hypercalls: Object.fromEntries([...s.hypercalls].sort(([a], [b]) => (a < b ? -1 : 1))),
+        hypercallErrors: s.hypercallErrors,
+        // Hypercalls are traps too, but to root mode, not to the guest.
+        guestTraps: traps - calls,
+        ptUpdates: { accepted: s.ptAccepted, refused: s.ptRefused },
+        events: { sent: s.eventsSent, upcalls: s.upcalls, timers: s.timers },
+        scheduler: { runMs: ms(s.runCycles), waitMs: ms(s.waitCycles), switches: s.switches },
+        dom0Calls: s.dom0Calls,
+        mmu: { tlbFlushes: s.tlbFlushes, tlbMisses, walkRefs },
+      };
+    }),
+  };
+}
+
+function table(head: string[], rows: (string | number)[][]): string {
+  const cells = [head, ...rows.map((r) => r.map(String))];
+  const w = head.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  return cells
+    .map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  "))
+    .join("\n");
+}
+
+/** The summary as the command line prints it. */
+export function formatSummary(s: SystemSummary): string {
+  const d = s.domains;
+  const out: string[] = [];
+  out.push(
+    `belowzero: ${d.length} domains, ${s.virtualMs} ms of virtual time; pCPU idle ms: ` +
+      s.idleMs.join(", "),
+  );
+  out.push("");
+  out.push(table(
+    [
+      "domain",
+      "id",
+      "state",
+      "instructions",
+      "run ms",
+      "wait ms",
+      "switches",
+      "guest traps",
+      "events",
+      "upcalls",
+      "pt ok/refused",
+    ],
+    d.map((x) => [
+      x.name,
+      x.id,
+      x.state,
+      x.instructions,
+      x.scheduler.runMs,
+      x.scheduler.waitMs,
+      x.scheduler.switches,
+      x.guestTraps,
+      x.events.sent,
+      x.events.upcalls,
+      `${x.ptUpdates.accepted}/${x.ptUpdates.refused}`,
+    ]),
+  ));
+  out.push("");
+  out.push("virtual cycles by category:");
+  out.push(table(
+    ["domain", ...COST_KINDS, "total"],
+    d.map((x) => [x.name, ...COST_KINDS.map((k) => x.cycles[k]), x.cycles.total]),
+  ));
+  const ops = [...new Set(d.flatMap((x) => Object.keys(x.hypercalls)))].sort();
+  if (ops.length > 0) {
+    out.push("");
+    out.push("hypercalls by operation:");
+    out.push(table(
+      ["domain", ...ops, "errors"],
+      d.map((x) => [x.name, ...ops.map((o) => x.hypercalls[o] ?? 0), x.hypercallErrors]),
+    ));
+  }
+  return out.join("\n");
+}
