@@ -44,6 +44,33 @@ const GUESTS: Guest[] = [
   { name: "matmul", sources: ["matmul/matmul.c"] },
   { name: "bytecode", sources: ["bytecode/bytecode.c"] },
   { name: "disk", sources: ["disk/disk.c"] },
+  {
+    name: "pvkernel",
+    sources: [],
+    runtime: [
+      "pv/entry.S",
+      "pv/main.c",
+      "pv/console.c",
+      "pv/lib.c",
+      "pv/mm.c",
+      "pv/clock.c",
+      "pv/event.c",
+      "pv/proc.c",
+      "pv/sched.c",
+      "pv/trap.c",
+      "pv/syscall.c",
+      "pv/pingpong.c",
+      "pv/monitor.c",
+      "pv/user.c",
+    ],
+    ldscript: "pv/kernel.ld",
+  },
+  {
+    name: "hostile",
+    sources: [],
+    runtime: ["hostile/entry.S", "hostile/hostile.c", "hostile/catch.c", "hostile/print.c"],
+    ldscript: "hostile/hostile.ld",
+  },
 ];
 
 /**

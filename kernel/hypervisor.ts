@@ -559,7 +559,7 @@ export class Hypervisor implements KernelView {
     const limit = Math.min(this.nextAcct, p.now + this.quantum, p.nextTick);
     const v = p.current;
     if (v !== null) {
-      this.runVcpu(p, v, Math.min(limit, p.sliceEnd));
+      this.runVcpu(p, v, Math.min(limit, p.sliceEnd, p.now + this.sched.capLeft(v.dom)));
     } else {
       // Idle until a timer can wake someone, or the quantum ends.
       let wakeAt = Infinity;
@@ -657,7 +657,7 @@ export class Hypervisor implements KernelView {
     d.cpuCycles += ran;
     d.stats.cycles.insn += (h.retired - startRetired) * this.costs.insn;
     this.sched.burn(v, ran);
-    if (!v.runnable) p.resched = true;
+    if (!v.runnable || this.sched.parked.has(d)) p.resched = true;
   }
 
   private totalExecuted(): number {

@@ -106,6 +106,12 @@ export class CreditScheduler {
     }
   }
 
+  /** Cycles `d` may still run in this accounting period under its cap (Infinity: no cap). */
+  capLeft(d: Domain): number {
+    if (d.cap === 0) return Infinity;
+    return Math.max(0, (d.cap * this.period) / 100 - (this.used.get(d) ?? 0));
+  }
+
   /** A tick passed while `v` ran: the boost ends (Xen's csched_vcpu_acct). */
   ticked(v: Vcpu): void {
     if (v.prio === PRIO.BOOST) v.prio = v.credit < 0 ? PRIO.OVER : PRIO.UNDER;

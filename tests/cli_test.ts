@@ -43,10 +43,57 @@ function oneLine(err: string, pattern: RegExp): void {
   assert.doesNotMatch(err, /\bat .*\.ts:\d+/);
 }
 
-Deno.test("cli: no argument boots the default system and exits 0", async () => {
+Deno.test("cli: no argument boots the default system (Dom0 and two PV DomUs) and exits 0", async () => {
   const r = await cli([]);
-  assert.equal(r.code, 0);
-  assert.match(r.out, /Hello from belowzero/);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.err, "");
+  for (const name of ["dom0", "alpha", "beta"]) {
+    assert.match(r.out, new RegExp(`^\\[${name}\\] `, "m"), name);
+    assert.match(r.out, new RegExp(`^${name} +\\d+ +shutdown \\(poweroff\\)`, "m"), name);
+  }
+  assert.match(r.out, /virtual cycles by category/);
+  assert.match(r.out, /hypercalls by operation/);
+  // Deterministic: a second run prints the same bytes.
+  assert.equal((await cli([])).out, r.out);
+});
+
+Deno.test("cli: --stats --json gives the per-domain summary as JSON", async () => {
+  const r = await cli(["--stats", "--json"]);
+  assert.equal(r.code, 0, r.err);
+  const last = r.out.trim().split("\n").at(-1)!;
+  const s = JSON.parse(last);
+  assert.deepEqual(s.domains.map((d: { name: string }) => d.name), ["dom0", "alpha", "beta"]);
+  for (const d of s.domains) {
+    assert.ok(d.instructions > 0);
+    assert.ok(d.cycles.total >= d.instructions);
+    assert.ok(Object.keys(d.hypercalls).length > 0);
+  }
+});
+
+Deno.test("cli: a PV system writes its trace as JSON Lines", async () => {
+  const file = Deno.makeTempFileSync({ suffix: ".jsonl" });
+  const r = await cli(["--trace", file]);
+  assert.equal(r.code, 0, r.err);
+  const recs = Deno.readTextFileSync(file).trim().split("\n").map((l) => JSON.parse(l));
+  const evs = new Set(recs.map((x) => x.ev));
+  for (const e of ["hypercall", "sched", "upcall", "evtchn_send", "timer_set", "timer_fire", "domain"]) {
+    assert.ok(evs.has(e), e);
+  }
+  assert.ok(new Set(recs.map((x) => x.dom)).size >= 3);
+});
+
+Deno.test("cli: pv mode errors are one line", async () => {
+  const cases: [string[], RegExp][] = [
+    [["--mode", "pv", "guests/images/hello.elf"], /not a PV kernel/],
+    [["--mode", "trap", "guests/images/hello.elf"], /not available yet/],
+    [["--json"], /--json goes with --stats/],
+    [["--mode", "pv", "--mem", "16K", "guests/images/pvkernel.elf"], /memory/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = await cli(args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.err}`);
+    oneLine(r.err, pattern);
+  }
 });
 
 Deno.test("cli: --help documents every option", async () => {
@@ -118,6 +165,15 @@ Deno.test("cli: system files are checked field by field", async () => {
     ['{"domains": 3}', /"domains" array/],
     ['{"domains": [{"image": "x.elf", "colour": "red"}]}', /unknown field "colour"/],
     ['{"domains": [{"name": "a"}]}', /"image"/],
+    ['{"domains": [], "colour": 1}', /unknown field "colour"/],
+    ['{"domains": [{"image": "x.elf", "vcpus": -1}]}', /"vcpus" must be a whole number/],
+    ['{"domains": [{"image": "x.elf", "affinity": []}]}', /"affinity"/],
+    ['{"domains": [{"name": "a", "image": "x.elf"}, {"name": "a", "image": "y.elf"}]}', /two domains are named/],
+    ['{"domains": [{"name": "a", "image": "x.elf"}], "links": [["a", "b"]]}', /unknown domain "b"/],
+    [
+      '{"domains": [{"name": "a", "image": "x.elf", "mode": "pv"}, {"name": "b", "image": "x.elf"}]}',
+      /mode bare cannot share a system with pv domains/,
+    ],
   ];
   for (const [text, pattern] of bad) {
     const r = await cli([tmpFile(text, ".json")]);

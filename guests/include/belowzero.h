@@ -37,6 +37,7 @@
 #define BZ_EINVAL 22
 #define BZ_ENOSPC 28
 #define BZ_ENOSYS 38
+#define BZ_ETIME 62
 
 #define BZ_MMU_NORMAL_PT_UPDATE 0
 #define BZ_MMU_MACHPHYS_UPDATE 1

@@ -1,0 +1,119 @@
+/*
+ * entry.S — the PV kernel's assembly: the boot entry the domain builder jumps to, the trap
+ * vector (every trap of the domain's S and U modes lands here, stvec direct mode), the
+ * return to a trapped context, and swtch, which moves the CPU from one kernel stack to
+ * another.
+ *
+ * sscratch convention: while a user process runs, sscratch holds the top of its kernel
+ * stack; while the kernel runs it is 0. One csrrw then tells where a trap came from and,
+ * for a user trap, gives a trustworthy stack at once.
+ */
+
+/* Name the file in the symbol table; otherwise gas records a random temporary name there. */
+    .file   "entry.S"
+#include "frame.h"
+
+/* x1 and x3..x31 in and out of the frame at sp; sp (x2) is handled by the caller. */
+.macro SAVE_REGS
+    .irp r, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+    sw      x\r, (\r * 4)(sp)
+    .endr
+.endm
+.macro RESTORE_REGS
+    .irp r, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+    lw      x\r, (\r * 4)(sp)
+    .endr
+.endm
+
+/*
+ * Boot: S-mode, paging on, a0 = start info (virtual), sp = top of the builder's boot stack,
+ * interrupts off. The kernel is linked without a global pointer, so gp is never used.
+ */
+    .section .text.init, "ax", @progbits
+    .globl _start
+_start:
+    mv      s0, a0
+    /* The builder zero-fills past the file image, but a kernel should not depend on it. */
+    la      t0, __bss_start
+    la      t1, __bss_end
+1:  bgeu    t0, t1, 2f
+    sw      zero, 0(t0)
+    addi    t0, t0, 4
+    j       1b
+2:  la      t0, trap_entry
+    csrw    stvec, t0
+    csrw    sscratch, zero          /* we are in the kernel */
+    mv      a0, s0
+    call    kmain
+3:  j       3b                      /* kmain shuts the domain down; it never returns */
+
+    .text
+    .balign 4                       /* stvec direct mode needs 4-byte alignment */
+    .globl trap_entry
+trap_entry:
+    csrrw   sp, sscratch, sp
+    beqz    sp, from_kernel
+    /* From U: sp = this process's kernel stack top, sscratch = the user sp. */
+    addi    sp, sp, -FRAME_SIZE
+    SAVE_REGS
+    csrr    t0, sscratch
+    sw      t0, 8(sp)
+    csrw    sscratch, zero
+    j       trap_common
+from_kernel:
+    /* From S: undo the swap (sp = kernel sp again, sscratch = 0) and stay on this stack. */
+    csrrw   sp, sscratch, sp
+    addi    sp, sp, -FRAME_SIZE
+    SAVE_REGS
+    addi    t0, sp, FRAME_SIZE
+    sw      t0, 8(sp)
+trap_common:
+    csrr    t0, sepc
+    sw      t0, F_PC(sp)
+    csrr    t0, sstatus
+    sw      t0, F_SSTATUS(sp)
+    csrr    t0, scause
+    sw      t0, F_SCAUSE(sp)
+    csrr    t0, stval
+    sw      t0, F_STVAL(sp)
+    mv      a0, sp
+    call    trap
+    /* fall through */
+
+/*
+ * Resumes the context in the frame at sp. A new process's first swtch also lands here,
+ * with sp at the frame proc.c prepared at the top of its kernel stack.
+ */
+    .globl trap_return
+trap_return:
+    lw      t0, F_SSTATUS(sp)
+    csrw    sstatus, t0
+    lw      t1, F_PC(sp)
+    csrw    sepc, t1
+    andi    t0, t0, SSTATUS_SPP
+    bnez    t0, 1f
+    /* Back to U: the next trap must find this kernel stack's top (the frame sits on it). */
+    addi    t1, sp, FRAME_SIZE
+    csrw    sscratch, t1
+1:  RESTORE_REGS
+    lw      sp, 8(sp)
+    sret
+
+/*
+ * swtch(from, to): saves the callee-saved registers of the running kernel thread in *from
+ * and resumes the one saved in *to. The caller-saved ones are already on the stack, as for
+ * any call.
+ */
+    .globl swtch
+swtch:
+    sw      ra, 0(a0)
+    sw      sp, 4(a0)
+    .irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+    sw      s\n, (8 + \n * 4)(a0)
+    .endr
+    lw      ra, 0(a1)
+    lw      sp, 4(a1)
+    .irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+    lw      s\n, (8 + \n * 4)(a1)
+    .endr
+    ret
