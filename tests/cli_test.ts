@@ -76,7 +76,9 @@ Deno.test("cli: a PV system writes its trace as JSON Lines", async () => {
   assert.equal(r.code, 0, r.err);
   const recs = Deno.readTextFileSync(file).trim().split("\n").map((l) => JSON.parse(l));
   const evs = new Set(recs.map((x) => x.ev));
-  for (const e of ["hypercall", "sched", "upcall", "evtchn_send", "timer_set", "timer_fire", "domain"]) {
+  for (
+    const e of ["hypercall", "sched", "upcall", "evtchn_send", "timer_set", "timer_fire", "domain"]
+  ) {
     assert.ok(evs.has(e), e);
   }
   assert.ok(new Set(recs.map((x) => x.dom)).size >= 3);
@@ -168,7 +170,10 @@ Deno.test("cli: system files are checked field by field", async () => {
     ['{"domains": [], "colour": 1}', /unknown field "colour"/],
     ['{"domains": [{"image": "x.elf", "vcpus": -1}]}', /"vcpus" must be a whole number/],
     ['{"domains": [{"image": "x.elf", "affinity": []}]}', /"affinity"/],
-    ['{"domains": [{"name": "a", "image": "x.elf"}, {"name": "a", "image": "y.elf"}]}', /two domains are named/],
+    [
+      '{"domains": [{"name": "a", "image": "x.elf"}, {"name": "a", "image": "y.elf"}]}',
+      /two domains are named/,
+    ],
     ['{"domains": [{"name": "a", "image": "x.elf"}], "links": [["a", "b"]]}', /unknown domain "b"/],
     [
       '{"domains": [{"name": "a", "image": "x.elf", "mode": "pv"}, {"name": "b", "image": "x.elf"}]}',
