@@ -66,6 +66,30 @@ export type {
   Width,
 } from "./devices/device.ts";
 
+export { Hypervisor, NS_PER_CYCLE, Pcpu } from "./kernel/hypervisor.ts";
+export type { HypervisorOptions, SystemOutcome } from "./kernel/hypervisor.ts";
+export { Domain, DomainStats, DOMSTATE, Vcpu } from "./kernel/domain.ts";
+export type { DomainState } from "./kernel/domain.ts";
+export { FrameTable, FREE, PGT, PGT_NAMES } from "./kernel/frames.ts";
+export { EventChannels } from "./kernel/events.ts";
+export { CreditScheduler, PRIO, PRIO_NAMES } from "./kernel/scheduler.ts";
+export type { ControlService, KernelView } from "./kernel/service.ts";
+export { COST_KINDS, costProfile, DEFAULT_PROFILE, profileNames } from "./kernel/costs.ts";
+export type { CostKind, CostProfile } from "./kernel/costs.ts";
+export { formatSummary, summarize } from "./kernel/summary.ts";
+export type { DomainSummary, SystemSummary } from "./kernel/summary.ts";
+/** The paravirtual ABI: hypercall numbers, errno values and shared structure layouts. */
+export * as abi from "./kernel/abi.ts";
+export { abiHeader } from "./kernel/abi_header.ts";
+export { Dom0 } from "./dom0/dom0.ts";
+export { Toolstack } from "./dom0/toolstack.ts";
+export type { DomainConfig } from "./dom0/toolstack.ts";
+export { PageRules } from "./dom0/page_rules.ts";
+export { buildPv, pvNote } from "./dom0/builder.ts";
+export type { BuildOptions, BuiltDomain } from "./dom0/builder.ts";
+export { ConsoleBackend } from "./dom0/console.ts";
+export type { LineSink } from "./dom0/console.ts";
+
 if (import.meta.main) {
   const { main } = await import("./cli/main.ts");
   Deno.exit(await main(Deno.args));

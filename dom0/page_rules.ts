@@ -80,6 +80,7 @@ export class PageRules {
     return 0;
   }
 
+  /** Releases every entry of table frame `i` (its last use went). */
   private devalidate(d: Domain, i: number, t: number): void {
     const mem = this.k.bus.i32, base = i << 10;
     for (let e = 0; e < 1024; e++) this.putEntry(d, t, mem[base + e]);

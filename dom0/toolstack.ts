@@ -125,6 +125,7 @@ export class Toolstack {
     this.k.pause(d, -1);
   }
 
+  /** Checks and sets weight and cap. */
   private setSched(d: Domain, weight: number, cap: number): number {
     if (!Number.isInteger(weight) || weight < 1 || weight > WEIGHT_MAX) return -EINVAL;
     if (!Number.isInteger(cap) || cap < 0 || cap > 100 * this.k.pcpus) return -EINVAL;

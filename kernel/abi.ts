@@ -223,18 +223,22 @@ function layout(
 }
 
 /** Time info inside vcpu_info (Xen's vcpu_time_info): ns = system_time + ((tsc - stamp) << shift) * mul >> 32. */
-export const VCPU_TIME_INFO = layout("vcpu_time_info", "per-vCPU time (Xen's vcpu_time_info)", [
-  ["version", "u32", 1, "odd while the kernel updates the record"],
-  ["pad0", "u32", 1, ""],
-  ["tsc_timestamp", "u64", 1, "the `time` CSR (10 MHz) when system_time was taken"],
-  ["system_time", "u64", 1, "ns since boot at tsc_timestamp"],
-  ["tsc_to_system_mul", "u32", 1, "tick to ns multiplier (fraction of 2^32)"],
-  ["tsc_shift", "u8", 1, "shift applied to the tick delta first"],
-  ["pad1", "u8", 3, ""],
-]);
+export const VCPU_TIME_INFO: Layout = layout(
+  "vcpu_time_info",
+  "per-vCPU time (Xen's vcpu_time_info)",
+  [
+    ["version", "u32", 1, "odd while the kernel updates the record"],
+    ["pad0", "u32", 1, ""],
+    ["tsc_timestamp", "u64", 1, "the `time` CSR (10 MHz) when system_time was taken"],
+    ["system_time", "u64", 1, "ns since boot at tsc_timestamp"],
+    ["tsc_to_system_mul", "u32", 1, "tick to ns multiplier (fraction of 2^32)"],
+    ["tsc_shift", "u8", 1, "shift applied to the tick delta first"],
+    ["pad1", "u8", 3, ""],
+  ],
+);
 
 /** Per-vCPU part of shared info. */
-export const VCPU_INFO = layout("vcpu_info", "per-vCPU event and time state", [
+export const VCPU_INFO: Layout = layout("vcpu_info", "per-vCPU event and time state", [
   ["evtchn_upcall_pending", "u8", 1, "set by the kernel when an event is pending"],
   ["evtchn_upcall_mask", "u8", 1, "set by the guest to hold off upcalls"],
   ["pad", "u16", 1, ""],
@@ -243,7 +247,7 @@ export const VCPU_INFO = layout("vcpu_info", "per-vCPU event and time state", [
 ], 64);
 
 /** The shared info page (one per domain). */
-export const SHARED_INFO = layout("shared_info", "the shared info page", [
+export const SHARED_INFO: Layout = layout("shared_info", "the shared info page", [
   ["vcpu_info", VCPU_INFO, MAX_VCPUS, "one per vCPU"],
   ["evtchn_pending", "u32", NR_EVENT_CHANNELS / 32, "pending bit per port"],
   ["evtchn_mask", "u32", NR_EVENT_CHANNELS / 32, "mask bit per port"],
@@ -253,42 +257,46 @@ export const SHARED_INFO = layout("shared_info", "the shared info page", [
 ]);
 
 /** The start info page the builder gives a PV kernel (its address arrives in a0). */
-export const START_INFO = layout("start_info", "what the domain builder tells a PV kernel", [
-  ["magic", "char", 32, '"belowzero-pv-1"'],
-  ["nr_pages", "u32", 1, "pages the domain owns"],
-  ["shared_info", "u32", 1, "machine address of the shared info page"],
-  ["shared_info_va", "u32", 1, "where the builder mapped it (right after the linear map)"],
-  ["flags", "u32", 1, "SIF_*"],
-  ["console_evtchn", "u32", 1, "0: the console is console_io"],
-  ["store_evtchn", "u32", 1, "0: no store"],
-  ["pt_base", "u32", 1, "virtual address of the root page table"],
-  ["nr_pt_frames", "u32", 1, "frames of the initial page tables"],
-  ["mfn_list", "u32", 1, "virtual address of the P2M list (machine frame per guest frame)"],
-  ["first_free_pfn", "u32", 1, "first guest frame the bootstrap leaves free"],
-  ["domid", "u32", 1, "this domain's id"],
-  ["nr_vcpus", "u32", 1, "vCPUs the domain may bring up"],
-  ["virt_base", "u32", 1, "virtual address of guest frame 0"],
-  ["link_dom", "u32", 1, "peer domain of the configured link, or DOMID_INVALID"],
-  ["link_port", "u32", 1, "server: own unbound port; client: the peer's port to bind"],
-  ["link_role", "u32", 1, "LINK_*"],
-  ["cmd_line", "char", 128, "kernel command line"],
-]);
+export const START_INFO: Layout = layout(
+  "start_info",
+  "what the domain builder tells a PV kernel",
+  [
+    ["magic", "char", 32, '"belowzero-pv-1"'],
+    ["nr_pages", "u32", 1, "pages the domain owns"],
+    ["shared_info", "u32", 1, "machine address of the shared info page"],
+    ["shared_info_va", "u32", 1, "where the builder mapped it (right after the linear map)"],
+    ["flags", "u32", 1, "SIF_*"],
+    ["console_evtchn", "u32", 1, "0: the console is console_io"],
+    ["store_evtchn", "u32", 1, "0: no store"],
+    ["pt_base", "u32", 1, "virtual address of the root page table"],
+    ["nr_pt_frames", "u32", 1, "frames of the initial page tables"],
+    ["mfn_list", "u32", 1, "virtual address of the P2M list (machine frame per guest frame)"],
+    ["first_free_pfn", "u32", 1, "first guest frame the bootstrap leaves free"],
+    ["domid", "u32", 1, "this domain's id"],
+    ["nr_vcpus", "u32", 1, "vCPUs the domain may bring up"],
+    ["virt_base", "u32", 1, "virtual address of guest frame 0"],
+    ["link_dom", "u32", 1, "peer domain of the configured link, or DOMID_INVALID"],
+    ["link_port", "u32", 1, "server: own unbound port; client: the peer's port to bind"],
+    ["link_role", "u32", 1, "LINK_*"],
+    ["cmd_line", "char", 128, "kernel command line"],
+  ],
+);
 
 /** mmu_update request. */
-export const MMU_UPDATE = layout("mmu_update", "one mmu_update request", [
+export const MMU_UPDATE: Layout = layout("mmu_update", "one mmu_update request", [
   ["ptr", "u32", 1, "machine address of the PTE | MMU_* kind"],
   ["val", "u32", 1, "new PTE (or guest frame for MACHPHYS_UPDATE)"],
 ]);
 
 /** mmuext_op request. */
-export const MMUEXT_OP = layout("mmuext_op", "one mmuext_op request", [
+export const MMUEXT_OP: Layout = layout("mmuext_op", "one mmuext_op request", [
   ["cmd", "u32", 1, "MMUEXT_*"],
   ["arg1", "u32", 1, "machine frame (pin, unpin, new base) or virtual address (invlpg)"],
   ["arg2", "u32", 1, "vCPU mask for *_MULTI"],
 ]);
 
 /** memory_op reservation. */
-export const MEMORY_RESERVATION = layout("memory_reservation", "memory_op argument", [
+export const MEMORY_RESERVATION: Layout = layout("memory_reservation", "memory_op argument", [
   ["extent_start", "u32", 1, "virtual address of a u32 array of frames"],
   ["nr_extents", "u32", 1, "entries in the array"],
   ["extent_order", "u32", 1, "log2 pages per extent (0 only)"],
@@ -297,26 +305,26 @@ export const MEMORY_RESERVATION = layout("memory_reservation", "memory_op argume
 ]);
 
 /** sched_op shutdown argument. */
-export const SCHED_SHUTDOWN = layout("sched_shutdown", "sched_op shutdown argument", [
+export const SCHED_SHUTDOWN: Layout = layout("sched_shutdown", "sched_op shutdown argument", [
   ["reason", "u32", 1, "SHUTDOWN_*"],
 ]);
 
 /** sched_op poll argument. */
-export const SCHED_POLL = layout("sched_poll", "sched_op poll argument", [
+export const SCHED_POLL: Layout = layout("sched_poll", "sched_op poll argument", [
   ["ports", "u32", 1, "virtual address of a u32 array of ports"],
   ["nr_ports", "u32", 1, "entries (1..128)"],
   ["timeout", "u64", 1, "absolute system time in ns; 0 = none"],
 ]);
 
 /** vcpu_op initialise argument. */
-export const VCPU_CONTEXT = layout("vcpu_context", "vcpu_op initialise argument", [
+export const VCPU_CONTEXT: Layout = layout("vcpu_context", "vcpu_op initialise argument", [
   ["pc", "u32", 1, "entry point"],
   ["sp", "u32", 1, "stack pointer"],
   ["a0", "u32", 1, "first argument"],
 ]);
 
 /** vcpu_op single-shot timer argument. */
-export const VCPU_SET_SINGLESHOT_TIMER = layout(
+export const VCPU_SET_SINGLESHOT_TIMER: Layout = layout(
   "vcpu_set_singleshot_timer",
   "vcpu_op set_singleshot_timer argument",
   [
@@ -326,14 +334,14 @@ export const VCPU_SET_SINGLESHOT_TIMER = layout(
 );
 
 /** vcpu_op periodic timer argument. */
-export const VCPU_SET_PERIODIC_TIMER = layout(
+export const VCPU_SET_PERIODIC_TIMER: Layout = layout(
   "vcpu_set_periodic_timer",
   "vcpu_op set_periodic_timer argument",
   [["period_ns", "u64", 1, "period (at least 1 ms)"]],
 );
 
 /** event_channel_op argument: one layout, fields used per command (documented below). */
-export const EVTCHN_OP = layout("evtchn_op", "event_channel_op argument", [
+export const EVTCHN_OP: Layout = layout("evtchn_op", "event_channel_op argument", [
   [
     "a",
     "u32",
@@ -354,7 +362,7 @@ export const EVTCHN_OP = layout("evtchn_op", "event_channel_op argument", [
 ]);
 
 /** domctl argument. */
-export const DOMCTL_ARG = layout("domctl", "domctl argument (Dom0 only)", [
+export const DOMCTL_ARG: Layout = layout("domctl", "domctl argument (Dom0 only)", [
   ["cmd", "u32", 1, "DOMCTL_*"],
   ["interface_version", "u32", 1, "DOMCTL_INTERFACE_VERSION"],
   ["domain", "u32", 1, "target domain"],

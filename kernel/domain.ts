@@ -59,17 +59,17 @@ export class Vcpu {
   /** Ports a sched_op poll waits on (null: not polling). */
   pollPorts: number[] | null = null;
   /** Poll timeout as an absolute cycle count, or Infinity. */
-  pollUntil = Infinity;
+  pollUntil: number = Infinity;
   /** Single-shot timer deadline in cycles, or Infinity. */
-  timerAt = Infinity;
+  timerAt: number = Infinity;
   /** Periodic timer period in cycles (0: off) and its next expiry. */
   period = 0;
   /** Next periodic expiry in cycles. */
-  periodicAt = Infinity;
+  periodicAt: number = Infinity;
   /** pCPUs this vCPU may run on (bit mask). */
   affinity = 0xffffffff;
   /** pCPU it runs on now, or -1. */
-  pcpu = -1;
+  pcpu: number = -1;
   /** Credit scheduler: credits left (may go negative). */
   credit = 0;
   /** Credit scheduler priority: 0 BOOST, 1 UNDER, 2 OVER. */
@@ -101,7 +101,7 @@ export class Domain {
   /** Pause count: runs only at 0. */
   pauseCount = 0;
   /** Shutdown reason once shut down (SHUTDOWN_*), else -1. */
-  shutdownReason = -1;
+  shutdownReason: number = -1;
   /** Destroyed: its frames are being returned. */
   dying = false;
   /** Frames it owns (tot_pages) and may own (max_pages). */
@@ -117,7 +117,7 @@ export class Domain {
   /** Machine frame of the shared info page (0: none yet). */
   sharedInfoMfn = 0;
   /** RAM byte offset of the shared info page. */
-  sharedInfoOff = -1;
+  sharedInfoOff: number = -1;
   /** The P2M list as the builder made it: machine frame per guest frame. */
   p2m: number[] = [];
   /** Console output waiting for the end of its line. */

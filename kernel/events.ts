@@ -138,6 +138,7 @@ export class EventChannels {
     if (this.u8 !== null) this.u8[this.base + v * VCPU_INFO.size + UPCALL_MASK] = 0;
   }
 
+  /** Sets the selector bit of `port`'s word and, on a new upcall, upcall_pending. */
   private markSelector(port: number): boolean {
     const v = this.vcpu[port];
     const vi = this.base + v * VCPU_INFO.size;
@@ -151,10 +152,12 @@ export class EventChannels {
     return true;
   }
 
+  /** Bit `port` of the bitmap at byte `at` of shared info. */
   private test(at: number, port: number): boolean {
     return ((this.mem![(this.base + at) / 4 + (port >>> 5)] >>> (port & 31)) & 1) !== 0;
   }
 
+  /** Sets bit `port`; returns its old value. */
   private testAndSet(at: number, port: number): boolean {
     const i = (this.base + at) / 4 + (port >>> 5), bit = 1 << (port & 31);
     const old = this.mem![i];
@@ -162,6 +165,7 @@ export class EventChannels {
     return (old & bit) !== 0;
   }
 
+  /** Clears bit `port`. */
   private clearBit(at: number, port: number): void {
     this.mem![(this.base + at) / 4 + (port >>> 5)] &= ~(1 << (port & 31));
   }

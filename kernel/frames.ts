@@ -27,10 +27,10 @@ export const PGT = {
 } as const;
 
 /** Names of the types, for messages and traces. */
-export const PGT_NAMES = ["none", "writable", "l1", "l2", "shared"];
+export const PGT_NAMES: readonly string[] = ["none", "writable", "l1", "l2", "shared"];
 
 /** No owner: the frame is free. */
-export const FREE = -1;
+export const FREE: number = -1;
 
 /** The frame table over the machine memory of a bus. */
 export class FrameTable {
@@ -144,6 +144,7 @@ export class FrameTable {
   /** Told the owner of each frame that is freed: its TLBs may still map it. */
   onFree: (owner: number) => void = () => {};
 
+  /** Returns frame `i` to the pool, zeroed. */
   private scrub(i: number): void {
     const owner = this.owner[i];
     this.owner[i] = FREE;

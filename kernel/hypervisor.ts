@@ -517,6 +517,7 @@ export class Hypervisor implements KernelView {
     if (v.blocked && v.pollUntil <= now) this.wake(v, v.dom.id);
   }
 
+  /** A timer of `v` expired: VIRQ_TIMER. */
   private timerFired(v: Vcpu, at: number): void {
     v.dom.stats.timers++;
     this.record(v, EV.timer_fire, v.dom, Math.round(at / 100));
@@ -592,6 +593,7 @@ export class Hypervisor implements KernelView {
     }
   }
 
+  /** Whether no vCPU has a timer or poll timeout armed. */
   private allTimersIdle(): boolean {
     for (const d of this.byId.values()) {
       for (const v of d.vcpus) {
@@ -660,6 +662,7 @@ export class Hypervisor implements KernelView {
     if (!v.runnable || this.sched.parked.has(d)) p.resched = true;
   }
 
+  /** Instructions executed by all vCPUs, destroyed domains included. */
   private totalExecuted(): number {
     let n = 0;
     for (const d of this.byId.values()) for (const v of d.vcpus) n += v.hart.executed;
