@@ -24,11 +24,14 @@ Usage:
   deno task run [FILE] [options]
 
 FILE is a guest image (an ELF32 RISC-V executable, or a raw binary loaded at
-0x80000000) or a system file (.json). Without FILE, guests/demo.json boots.
+0x80000000) or a system file (.json). Without FILE, guests/demo.json boots:
+Dom0 and two paravirtual DomUs on the microkernel.
 
 Options:
-  --mode MODE        how the guest runs: bare (the image owns the machine, no
-                     hypervisor). trap, bt, hw and pv are not available yet.
+  --mode MODE        how guests run: bare (the image owns the machine, no
+                     hypervisor) or pv (a paravirtual kernel on the microkernel;
+                     with a system file, every domain). trap, bt and hw are not
+                     available yet.
   --engine ENGINE    jit (the translation cache; the default) or interp (the
                      reference interpreter). Both give identical results.
   --mem SIZE         guest RAM, e.g. 64M, 1G, 131072K (default 128M).
@@ -42,17 +45,25 @@ Options:
                      "guest" means all but the engine's own (${[...ENGINE_EVENTS].join(", ")}).
   --trace-format F   jsonl (one JSON object per line, the default) or chrome (the
                      Chrome trace event format; Perfetto opens it).
-  --stats            print statistics on stderr when the run ends.
-  --json             with --stats: print them as one JSON object.
+  --stats            print statistics on stderr when the run ends (bare), or
+                     the wall time (systems; their summary table is always
+                     printed).
+  --json             with --stats: print them as one JSON object (for systems,
+                     the per-domain summary, on stdout).
   --help             show this text.
 
 Console: the guest's UART (and HTIF console) is this terminal. When stdin is a
 terminal it is read live (press Ctrl-A then x to quit); otherwise all of stdin is
 read first and fed to the guest as it asks, so runs are reproducible.
 
+Systems of pv domains print each domain's console lines prefixed by its name, then
+a per-domain summary: instructions, virtual cycles by category, hypercalls by
+operation, events, page-table updates, scheduler time.
+
 Exit status: the guest's own (0 = pass), 2 for bad usage or a bad image, 124 when
 the instruction budget runs out, 1 when the guest halts for good (e.g. wfi with no
-interrupt that could wake it).`;
+interrupt that could wake it). A system exits 0 when every domain powered off, 1
+when one crashed or shut down otherwise.`;
 
 /** Runs the command line; returns the exit status. */
 export async function main(args: string[]): Promise<number> {
