@@ -20,7 +20,9 @@ import {
   MAX_VCPUS,
   MEMORY_RESERVATION,
   MMU,
+  MMU_UPDATE,
   MMUEXT,
+  MMUEXT_OP,
   NR_VIRQS,
   PTE,
   SCHED_POLL,
@@ -135,27 +137,42 @@ export class Hypercalls {
     return r;
   }
 
-  private mmuUpdate(v: Vcpu, a: Int32Array): number {
+  /**
+   * A batch hypercall (mmu_update, mmuext_op): `count` requests of `size` bytes at `reqs`
+   * for the domain `foreign` names, done one by one until one fails; the number done is
+   * written to `donePtr` (if not 0). Returns 0 or the failing request's error.
+   */
+  private batch(
+    v: Vcpu,
+    a: Int32Array,
+    size: number,
+    each: (t: Domain, at: number) => number,
+  ): number {
     const [reqs, count, donePtr, foreign] = a;
     if (count < 0 || count > MAX_BATCH) return -EINVAL;
     const t = this.target(v, foreign);
     if (typeof t === "number") return t;
     this.dom0(v);
-    const h = v.hart;
     let done = 0, r = 0;
     for (; done < count; done++) {
-      const ptr = readU32(h, reqs + 8 * done), val = readU32(h, reqs + 8 * done + 4);
-      if ((ptr & 3) === MMU.NORMAL_PT_UPDATE) {
-        r = this.pte(v, t, ptr & ~3, val);
-      } else if ((ptr & 3) === MMU.MACHPHYS_UPDATE) {
-        const i = this.hv.frames.index(ptr >>> 12);
-        if (i < 0 || this.hv.frames.owner[i] !== t.id) r = -EPERM;
-        else this.hv.frames.m2p[i] = val;
-      } else r = -ENOSYS;
+      r = each(t, (reqs + size * done) | 0);
       if (r < 0) break;
     }
-    if (donePtr !== 0) writeU32(h, donePtr, done);
+    if (donePtr !== 0) writeU32(v.hart, donePtr, done);
     return r < 0 ? r : 0;
+  }
+
+  private mmuUpdate(v: Vcpu, a: Int32Array): number {
+    const h = v.hart, f = this.hv.frames;
+    return this.batch(v, a, MMU_UPDATE.size, (t, at) => {
+      const ptr = readU32(h, at), val = readU32(h, at + 4);
+      if ((ptr & 3) === MMU.NORMAL_PT_UPDATE) return this.pte(v, t, ptr & ~3, val);
+      if ((ptr & 3) !== MMU.MACHPHYS_UPDATE) return -ENOSYS;
+      const i = f.index(ptr >>> 12);
+      if (i < 0 || f.owner[i] !== t.id) return -EPERM;
+      f.m2p[i] = val;
+      return 0;
+    });
   }
 
   /** Machine address of the leaf PTE mapping `va` in `v`'s current tables, or -1. */
@@ -193,26 +210,14 @@ export class Hypercalls {
   }
 
   private mmuextOp(v: Vcpu, a: Int32Array): number {
-    const [ops, count, donePtr, foreign] = a;
-    if (count < 0 || count > MAX_BATCH) return -EINVAL;
-    const t = this.target(v, foreign);
-    if (typeof t === "number") return t;
-    this.dom0(v);
     const h = v.hart;
-    let done = 0, r = 0;
-    for (; done < count; done++) {
-      const cmd = readU32(h, ops + 12 * done);
-      const arg1 = readU32(h, ops + 12 * done + 4);
-      const arg2 = readU32(h, ops + 12 * done + 8);
-      r = this.mmuext(v, t, cmd, arg1, arg2);
+    return this.batch(v, a, MMUEXT_OP.size, (t, at) => {
+      const cmd = readU32(h, at), arg1 = readU32(h, at + 4), arg2 = readU32(h, at + 8);
+      const r = this.mmuext(v, t, cmd, arg1, arg2);
       this.hv.record(v, EV.mmuext, v.dom, cmd, arg1, r);
-      if (r < 0) {
-        v.dom.stats.ptRefused++;
-        break;
-      }
-    }
-    if (donePtr !== 0) writeU32(h, donePtr, done);
-    return r < 0 ? r : 0;
+      if (r < 0) v.dom.stats.ptRefused++;
+      return r;
+    });
   }
 
   private mmuext(v: Vcpu, t: Domain, cmd: number, arg1: number, arg2: number): number {
