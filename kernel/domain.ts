@@ -78,8 +78,8 @@ export class Vcpu {
   queued = false;
   /** Cycle count when it last changed between running, waiting and sleeping. */
   since = 0;
-  /** Its own timers or events need attention (checked at the next event point). */
-  kick = false;
+  /** Cycles charged while it was off its pCPU, paid when it next runs. */
+  owed = 0;
 
   /** A vCPU of `dom` running on `hart`. */
   constructor(readonly dom: Domain, readonly id: number, readonly hart: Hart) {}

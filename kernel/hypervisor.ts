@@ -441,7 +441,9 @@ export class Hypervisor implements KernelView {
   /** Charges one unit of `k` to `v`: its time advances and its domain is billed. */
   charge(v: Vcpu, k: CostKind, units = 1): void {
     const c = this.costs[k] * units;
-    v.hart.overhead += c;
+    // Off its pCPU, the vCPU pays when it next runs (its clock catches up first).
+    if (v.pcpu >= 0) v.hart.overhead += c;
+    else v.owed += c;
     v.dom.stats.cycles[k] += c;
   }
 
@@ -449,9 +451,11 @@ export class Hypervisor implements KernelView {
   record(v: Vcpu | null, ev: number, d: Domain | number, a = 0, b = 0, c = 0, e = 0, f = 0): void {
     const t = this.trace;
     if (t === null) return;
-    const pcpu = v !== null && v.pcpu >= 0 ? v.pcpu : (this.cur?.id ?? 0);
+    const on = v !== null && v.pcpu >= 0;
+    const pcpu = on ? v.pcpu : (this.cur?.id ?? 0);
     const id = typeof d === "number" ? d : d.id;
-    t.record(v?.hart.now ?? this.now(), pcpu, id, v?.id ?? 0, ev, a, b, c, e, f);
+    // A vCPU off its pCPU has a stale clock: its events happen at the system's time.
+    t.record(on ? v.hart.now : this.now(), pcpu, id, v?.id ?? 0, ev, a, b, c, e, f);
   }
 
   // ---- exits -------------------------------------------------------------------------
@@ -557,7 +561,8 @@ export class Hypervisor implements KernelView {
       const v = this.sched.pick(p.id);
       if (v !== null) this.switchIn(p, v);
     }
-    const limit = Math.min(this.nextAcct, p.now + this.quantum, p.nextTick);
+    // Timers of vCPUs off-CPU fire on time: no run goes past the next of them.
+    const limit = Math.min(this.nextAcct, p.now + this.quantum, p.nextTick, this.nextOffCpuTimer());
     const v = p.current;
     if (v !== null) {
       this.runVcpu(p, v, Math.min(limit, p.sliceEnd, p.now + this.sched.capLeft(v.dom)));
@@ -593,6 +598,17 @@ export class Hypervisor implements KernelView {
     }
   }
 
+  /** The earliest timer or poll timeout of an online vCPU not on a pCPU. */
+  private nextOffCpuTimer(): number {
+    let t = Infinity;
+    for (const d of this.byId.values()) {
+      for (const w of d.vcpus) {
+        if (w.online && w.pcpu < 0) t = Math.min(t, w.timerAt, w.periodicAt, w.pollUntil);
+      }
+    }
+    return t;
+  }
+
   /** Whether no vCPU has a timer or poll timeout armed. */
   private allTimersIdle(): boolean {
     for (const d of this.byId.values()) {
@@ -609,6 +625,8 @@ export class Hypervisor implements KernelView {
     const h = v.hart;
     if (h.now < p.now) h.overhead += p.now - h.now; // time passed while it was off-CPU
     else p.now = h.now; // it ran ahead on another pCPU: this one waits for it
+    h.overhead += v.owed;
+    v.owed = 0;
     v.dom.stats.waitCycles += Math.max(0, p.now - v.since);
     v.pcpu = p.id;
     h.pcpu = p.id;

@@ -96,8 +96,8 @@ export class CreditScheduler {
 
   /** `v` ran `cycles`: burn its credits; a cap may park its domain. */
   burn(v: Vcpu, cycles: number): void {
+    // As in Xen's credit1, the priority follows the balance only at accounting.
     v.credit -= (cycles * CREDITS_PER_TICK) / this.tick;
-    if (v.credit < 0 && v.prio === PRIO.UNDER) v.prio = PRIO.OVER;
     const d = v.dom;
     if (d.cap > 0) {
       const u = (this.used.get(d) ?? 0) + cycles;
