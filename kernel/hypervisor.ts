@@ -276,7 +276,10 @@ export class Hypervisor implements KernelView {
     if (d.finished) return;
     d.shutdownReason = reason;
     this.flushConsole(d);
-    for (const v of d.vcpus) this.preempt(v);
+    for (const v of d.vcpus) {
+      this.preempt(v);
+      v.timerAt = v.periodicAt = v.pollUntil = Infinity; // a dead domain's timers never fire
+    }
     this.record(null, EV.domain, d, 3, reason, 0);
     this.service.domainShutdown(d);
   }
@@ -565,11 +568,13 @@ export class Hypervisor implements KernelView {
     const limit = Math.min(this.nextAcct, p.now + this.quantum, p.nextTick, this.nextOffCpuTimer());
     const v = p.current;
     if (v !== null) {
-      this.runVcpu(p, v, Math.min(limit, p.sliceEnd, p.now + this.sched.capLeft(v.dom)));
+      const until = Math.min(limit, p.sliceEnd, p.now + this.sched.capLeft(v.dom));
+      this.runVcpu(p, v, Math.max(until, p.now + 1)); // every turn moves time on
     } else {
       // Idle until a timer can wake someone, or the quantum ends.
       let wakeAt = Infinity;
       for (const d of this.byId.values()) {
+        if (d.finished) continue;
         for (const w of d.vcpus) {
           if (!w.online || w.pcpu >= 0 || ((w.affinity >>> p.id) & 1) === 0) continue;
           wakeAt = Math.min(wakeAt, w.timerAt, w.periodicAt, w.pollUntil);
@@ -602,6 +607,7 @@ export class Hypervisor implements KernelView {
   private nextOffCpuTimer(): number {
     let t = Infinity;
     for (const d of this.byId.values()) {
+      if (d.finished) continue;
       for (const w of d.vcpus) {
         if (w.online && w.pcpu < 0) t = Math.min(t, w.timerAt, w.periodicAt, w.pollUntil);
       }
@@ -612,6 +618,7 @@ export class Hypervisor implements KernelView {
   /** Whether no vCPU has a timer or poll timeout armed. */
   private allTimersIdle(): boolean {
     for (const d of this.byId.values()) {
+      if (d.finished) continue;
       for (const v of d.vcpus) {
         if (v.online && (v.timerAt !== Infinity || v.periodicAt !== Infinity)) return false;
         if (v.online && v.pollUntil !== Infinity) return false;

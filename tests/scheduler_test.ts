@@ -144,3 +144,23 @@ Deno.test("scheduler: a vCPU woken by its timer is boosted past a CPU hog", () =
   }
   assert.ok(n >= 19, `${n} wake-ups`);
 });
+
+Deno.test("scheduler: a domain that dies with a timer armed does not stall the others", () => {
+  const armAndDie = pvImage(`
+  li a0, 2000000
+  li a1, 0               # deadline 2 ms: the other domain runs past it
+  li a7, 15
+  ecall
+  la a1, buf
+  li a0, 2
+  li a7, 29
+  ecall                  # shutdown(poweroff)
+stop:
+  j stop
+buf:
+  .word 0
+`);
+  const s = runSystem([{ image: armAndDie }, { image: sleeper(5) }]);
+  assert.equal(s.outcome.kind, "done");
+  assert.deepEqual(s.doms.map((d) => d.shutdownReason), [0, 0]);
+});
