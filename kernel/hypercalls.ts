@@ -46,6 +46,7 @@ import {
 import type { Hypervisor } from "./hypervisor.ts";
 import { NS_PER_CYCLE } from "./hypervisor.ts";
 import { EV } from "./trace.ts";
+import { PGT } from "./frames.ts";
 import { MSTATUS, PRV_S } from "../vmm/priv.ts";
 
 const { EPERM, ENOENT, ESRCH, EFAULT, EINVAL, ENOSPC, ENOSYS, EEXIST, ETIME } = ERRNO;
@@ -154,9 +155,15 @@ export class Hypercalls {
     if (typeof t === "number") return t;
     this.dom0(v);
     let done = 0, r = 0;
-    for (; done < count; done++) {
-      r = each(t, (reqs + size * done) | 0);
-      if (r < 0) break;
+    try {
+      for (; done < count; done++) {
+        r = each(t, (reqs + size * done) | 0);
+        if (r < 0) break;
+      }
+    } catch (e) {
+      // As in Xen, a request that cannot be read still leaves the count of those done.
+      if (!(e instanceof GuestFault)) throw e;
+      r = -EFAULT;
     }
     if (donePtr !== 0) writeU32(v.hart, donePtr, done);
     return r < 0 ? r : 0;
@@ -287,7 +294,9 @@ export class Hypercalls {
       const slot = (start + 4 * done) | 0;
       if (cmd === XENMEM.decrease_reservation) {
         const i = f.index(readU32(h, slot));
-        if (i < 0 || f.owner[i] !== t.id || !f.release(i)) break;
+        // The shared info page is the kernel's, not part of the reservation: freeing it
+        // would hand a page the kernel still writes events into to another domain.
+        if (i < 0 || f.owner[i] !== t.id || f.type[i] === PGT.shared || !f.release(i)) break;
         t.totPages--;
         hv.flushDomainTlbs(t); // the frame may be reused once its mappings go
         continue;

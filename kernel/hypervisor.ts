@@ -543,7 +543,9 @@ export class Hypervisor implements KernelView {
       for (const c of this.cpus) if (c.now < p.now) p = c;
       if (p.now >= this.nextAcct) {
         this.sched.account(this.domains());
-        this.nextAcct += this.sched.period;
+        // After a long idle stretch one accounting covers it all.
+        const per = this.sched.period;
+        this.nextAcct = Math.max(this.nextAcct + per, (Math.floor(p.now / per) + 1) * per);
         for (const c of this.cpus) c.resched = true; // priorities changed
         continue;
       }
@@ -592,14 +594,18 @@ export class Hypervisor implements KernelView {
           return;
         }
       }
-      const until = Math.max(p.now + 1, Math.min(limit, wakeAt));
+      // With every pCPU idle and nobody queued, time jumps straight to the next timer,
+      // however far (a guest may sleep for years of virtual time without costing any).
+      const allIdle = this.sched.runq.length === 0 && this.cpus.every((c) => c.current === null);
+      const until = Math.max(p.now + 1, allIdle ? wakeAt : Math.min(limit, wakeAt));
       this.trace?.record(p.now, p.id, 0x7fff, 0, EV.idle, Math.round(until / 100));
       p.idle += until - p.now;
       p.now = until;
     }
     if (p.now >= p.nextTick) {
       if (p.current !== null) this.sched.ticked(p.current);
-      while (p.nextTick <= p.now) p.nextTick += this.sched.tick;
+      const tick = this.sched.tick;
+      p.nextTick = Math.max(p.nextTick + tick, (Math.floor(p.now / tick) + 1) * tick);
     }
   }
 
