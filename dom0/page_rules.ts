@@ -149,9 +149,14 @@ export class PageRules {
       f.put(i);
       return 0;
     }
-    if (f.pinned[i] !== 0) return -EINVAL;
+    // As in Xen, the type is taken first: pinning as another type is a type conflict
+    // (EBUSY), pinning again as the same type is EINVAL.
     const r = this.getType(d, i, level === 1 ? PGT.l1 : PGT.l2);
     if (r < 0) return r;
+    if (f.pinned[i] !== 0) {
+      this.putType(d, i);
+      return -EINVAL;
+    }
     f.pinned[i] = 1;
     f.get(i);
     return 0;

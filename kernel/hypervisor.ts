@@ -537,7 +537,9 @@ export class Hypervisor implements KernelView {
   run(): SystemOutcome {
     for (;;) {
       if (this.outcome !== null) return this.outcome;
-      const live = this.domains().filter((d) => !d.finished);
+      // Done when no domain can run again: all shut down, or never given a running vCPU
+      // (an empty domain made by createdomain and never built waits for nothing).
+      const live = this.domains().filter((d) => !d.finished && d.vcpus.some((v) => v.online));
       if (live.length === 0) return { kind: "done" };
       let p = this.cpus[0];
       for (const c of this.cpus) if (c.now < p.now) p = c;
@@ -586,7 +588,8 @@ export class Hypervisor implements KernelView {
         // Nothing runs and no timer is armed: unless a queued vCPU waits for another pCPU,
         // the system can never make progress.
         if (this.sched.runq.length === 0 && this.allTimersIdle()) {
-          const stuck = this.domains().filter((d) => !d.finished).map((d) => d.name);
+          const stuck = this.domains().filter((d) => !d.finished && d.vcpus.some((v) => v.online))
+            .map((d) => d.name);
           this.outcome = {
             kind: "halt",
             reason: `every vCPU is blocked and no timer is armed (${stuck.join(", ")})`,
