@@ -43,6 +43,7 @@ Options:
                      bytes, power, translations) to FILE when the run ends.
   --trace-events L   only these events, comma-separated (${Object.keys(EVENTS).join(", ")});
                      "guest" means all but the engine's own (${[...ENGINE_EVENTS].join(", ")}).
+  --trace-domain D   only the events of domain D (a name or id; systems only).
   --trace-format F   jsonl (one JSON object per line, the default) or chrome (the
                      Chrome trace event format; Perfetto opens it).
   --stats            print statistics on stderr when the run ends (bare), or
@@ -83,6 +84,7 @@ export async function main(args: string[]): Promise<number> {
         trace: { type: "string" },
         "trace-events": { type: "string" },
         "trace-format": { type: "string" },
+        "trace-domain": { type: "string" },
         stats: { type: "boolean" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -132,7 +134,11 @@ export async function main(args: string[]): Promise<number> {
         v.trace,
         v["trace-events"],
         v["trace-format"],
+        v["trace-domain"],
       );
+    }
+    if (v["trace-domain"] !== undefined) {
+      throw new UserError("--trace-domain applies to systems of pv domains");
     }
     if (system !== undefined) {
       const sys = system;
@@ -208,6 +214,7 @@ function traceOptions(
   file: string | undefined,
   events: string | undefined,
   format: string | undefined,
+  dom?: number,
 ): { trace?: Trace; write: () => void } {
   const traceFormat = format ?? "jsonl";
   if (traceFormat !== "jsonl" && traceFormat !== "chrome") {
@@ -223,15 +230,15 @@ function traceOptions(
       throw new UserError(`--trace-events: ${(e as Error).message}`);
     }
   }
-  if ((traceEvents || format) && file === undefined) {
-    throw new UserError("--trace-events and --trace-format need --trace FILE");
+  if ((traceEvents || format || dom !== undefined) && file === undefined) {
+    throw new UserError("--trace-events, --trace-format and --trace-domain need --trace FILE");
   }
   if (file === undefined) return { write: () => {} };
   const trace = new Trace();
   return {
     trace,
     write: () => {
-      const filter = { events: traceEvents };
+      const filter = { events: traceEvents, dom };
       const text = traceFormat === "chrome"
         ? JSON.stringify(trace.toChrome(CORE_HZ, filter))
         : trace.toJsonLines(filter);
@@ -255,11 +262,22 @@ function runSystemFile(
   traceFile: string | undefined,
   traceEvents: string | undefined,
   traceFormat: string | undefined,
+  traceDomain: string | undefined,
 ): number {
   for (const d of system.domains) checkMode(d.mode);
   if (json && !stats) throw new UserError("--json goes with --stats");
   const engine = engineOf(engineName);
-  const tr = traceOptions(traceFile, traceEvents, traceFormat);
+  // Domains get ids in the order the system file lists them, from 0.
+  let dom: number | undefined;
+  if (traceDomain !== undefined) {
+    dom = /^\d+$/.test(traceDomain)
+      ? Number(traceDomain)
+      : system.domains.findIndex((d) => d.name === traceDomain);
+    if (dom < 0 || dom >= system.domains.length) {
+      throw new UserError(`--trace-domain ${traceDomain}: no such domain in ${system.name}`);
+    }
+  }
+  const tr = traceOptions(traceFile, traceEvents, traceFormat, dom);
   const out = new ConsoleWriter();
   const enc = new TextEncoder();
   const t0 = performance.now();

@@ -659,7 +659,7 @@ export class Hypervisor implements KernelView {
       v.dom,
       p.last?.dom.id ?? -1,
       p.last?.id ?? -1,
-      0,
+      v.prio,
       Math.round(v.credit),
     );
     p.last = v;

@@ -25,7 +25,7 @@ export const EVENTS = {
   mmuext: ["cmd", "mfn", "result"],
   evtchn_send: ["port", "to_dom", "to_port", "result"],
   upcall: ["port"],
-  sched: ["from_dom", "from_vcpu", "reason", "credit"],
+  sched: ["from_dom", "from_vcpu", "prio", "credit"],
   idle: ["until"],
   block: ["pc"],
   wake: ["by"],

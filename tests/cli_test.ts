@@ -84,6 +84,19 @@ Deno.test("cli: a PV system writes its trace as JSON Lines", async () => {
   assert.ok(new Set(recs.map((x) => x.dom)).size >= 3);
 });
 
+Deno.test("cli: --trace-domain keeps one domain's events", async () => {
+  const file = Deno.makeTempFileSync({ suffix: ".jsonl" });
+  const r = await cli(["--trace", file, "--trace-domain", "beta"]);
+  assert.equal(r.code, 0, r.err);
+  const doms = new Set(
+    Deno.readTextFileSync(file).trim().split("\n").map((l) => JSON.parse(l).dom),
+  );
+  assert.deepEqual([...doms], [2]);
+  const bad = await cli(["--trace", file, "--trace-domain", "zeta"]);
+  assert.equal(bad.code, 2);
+  oneLine(bad.err, /no such domain/);
+});
+
 Deno.test("cli: pv mode errors are one line", async () => {
   const cases: [string[], RegExp][] = [
     [["--mode", "pv", "guests/images/hello.elf"], /not a PV kernel/],
