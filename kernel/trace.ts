@@ -163,22 +163,54 @@ export class Trace {
 
   /**
    * The Chrome trace event format (an object with `traceEvents`), as Perfetto and
-   * chrome://tracing open it: instant events on one track per pCPU, time in µs of
-   * virtual time at `hz` cycles per second.
+   * chrome://tracing open it: one track per pCPU, time in µs of virtual time at `hz`
+   * cycles per second. Every record is an instant event; in addition, each stretch a vCPU
+   * runs on a pCPU (from its `sched` record to the next `sched` or `idle` on that pCPU, or
+   * the end) is a complete event named `d<dom>v<vcpu>`, so the schedule reads as bars.
    */
   toChrome(hz: number, filter: TraceFilter = {}): { traceEvents: unknown[] } {
+    const us = (t: number) => (t / hz) * 1e6;
     const traceEvents: unknown[] = this.records(filter).map((r) => {
       const { t, pcpu, dom, vcpu, ev, ...args } = r;
       return {
         name: ev,
         ph: "i",
         s: "t",
-        ts: (t / hz) * 1e6,
+        ts: us(t),
         pid: 0,
         tid: pcpu,
         args: { dom, vcpu, ...args },
       };
     });
+    // Run stretches come from the unfiltered schedule of each pCPU.
+    const open = new Map<number, { t: number; dom: number; vcpu: number }>();
+    let end = 0;
+    const close = (pcpu: number, t: number) => {
+      const o = open.get(pcpu);
+      if (o === undefined) return;
+      open.delete(pcpu);
+      if (filter.dom !== undefined && o.dom !== filter.dom) return;
+      traceEvents.push({
+        name: `d${o.dom}v${o.vcpu}`,
+        ph: "X",
+        ts: us(o.t),
+        dur: us(t - o.t),
+        pid: 0,
+        tid: pcpu,
+        args: { dom: o.dom, vcpu: o.vcpu },
+      });
+    };
+    for (let k = 0; k < this.n; k++) {
+      const ev = NAMES[this.ids[4 * k + 3]];
+      const t = this.time[k], pcpu = this.ids[4 * k];
+      end = Math.max(end, t);
+      if (ev !== "sched" && ev !== "idle") continue;
+      close(pcpu, t);
+      if (ev === "sched") {
+        open.set(pcpu, { t, dom: this.ids[4 * k + 1], vcpu: this.ids[4 * k + 2] });
+      }
+    }
+    for (const pcpu of [...open.keys()]) close(pcpu, end);
     return { traceEvents };
   }
 }

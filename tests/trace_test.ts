@@ -94,3 +94,23 @@ Deno.test("trace: both engines record the same guest events; the JIT adds its ow
     assert.ok(b.trace.records({ events: new Set<EventName>(["translate"]) }).length > 0);
   }
 });
+
+Deno.test("trace: Chrome export shows each vCPU's run on its pCPU as a bar", () => {
+  const t = new Trace();
+  t.record(100, 0, 1, 0, EV.sched, -1, -1, 1, 0);
+  t.record(300, 1, 2, 0, EV.sched, -1, -1, 1, 0);
+  t.record(500, 0, 2, 0, EV.sched, 1, 0, 1, 0);
+  t.record(600, 1, 0x7fff, 0, EV.idle, 9);
+  t.record(900, 0, 2, 0, EV.console, 65);
+  const bars = t.toChrome(100e6).traceEvents.filter((e) => (e as { ph: string }).ph === "X");
+  assert.deepEqual(bars, [
+    { name: "d1v0", ph: "X", ts: 1, dur: 4, pid: 0, tid: 0, args: { dom: 1, vcpu: 0 } },
+    { name: "d2v0", ph: "X", ts: 3, dur: 3, pid: 0, tid: 1, args: { dom: 2, vcpu: 0 } },
+    { name: "d2v0", ph: "X", ts: 5, dur: 4, pid: 0, tid: 0, args: { dom: 2, vcpu: 0 } },
+  ]);
+  // Filtered by domain, only that domain's bars remain.
+  const only1 = t.toChrome(100e6, { dom: 1 }).traceEvents.filter((e) =>
+    (e as { ph: string }).ph === "X"
+  );
+  assert.equal(only1.length, 1);
+});
