@@ -81,6 +81,8 @@ export type { DomainSummary, SystemSummary } from "./kernel/summary.ts";
 /** The paravirtual ABI: hypercall numbers, errno values and shared structure layouts. */
 export * as abi from "./kernel/abi.ts";
 export { abiHeader } from "./kernel/abi_header.ts";
+export { SBI_ERR, SBI_EXT, SBI_IMPL_ID, SBI_SPEC_VERSION, SbiFirmware } from "./kernel/sbi.ts";
+export type { SbiPlatform, SbiStats } from "./kernel/sbi.ts";
 export { Dom0 } from "./dom0/dom0.ts";
 export { Toolstack } from "./dom0/toolstack.ts";
 export type { DomainConfig } from "./dom0/toolstack.ts";

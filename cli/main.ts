@@ -38,6 +38,9 @@ Options:
   --disk FILE        a raw disk image for the virtio block device in slot 0.
   --disk-transport T virtio-mmio transport of the disk: modern (default) or legacy.
   --bootargs TEXT    kernel command line in the device tree's /chosen.
+  --sbi              bare mode: start the image in S-mode and serve SBI 2.0 from
+                     root mode, as OpenSBI would (BASE, TIME, IPI, RFENCE, HSM,
+                     SRST, DBCN, legacy console).
   --max-insns N      stop after N instructions (exit status 124).
   --trace FILE       write the trace (traps, interrupts, mret/sret, wfi, console
                      bytes, power, translations) to FILE when the run ends.
@@ -80,6 +83,7 @@ export async function main(args: string[]): Promise<number> {
         disk: { type: "string" },
         "disk-transport": { type: "string" },
         bootargs: { type: "string" },
+        sbi: { type: "boolean" },
         "max-insns": { type: "string" },
         trace: { type: "string" },
         "trace-events": { type: "string" },
@@ -123,6 +127,7 @@ export async function main(args: string[]): Promise<number> {
     }
     if (system !== undefined && system.domains.some((d) => d.mode !== "bare")) {
       if (v.disk !== undefined) throw new UserError("--disk applies to bare mode only");
+      if (v.sbi) throw new UserError("--sbi applies to bare mode only");
       if (v.bootargs !== undefined) { for (const d of system.domains) d.bootargs = v.bootargs; }
       return runSystemFile(
         system,
@@ -176,6 +181,7 @@ export async function main(args: string[]): Promise<number> {
       maxInsns,
       engine,
       trace,
+      sbi: v.sbi ?? false,
     });
     const t0 = performance.now();
     const outcome = await drive(m, out);

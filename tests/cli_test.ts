@@ -166,6 +166,26 @@ Deno.test("cli: bad images and options give 2 and one line", async () => {
   }
 });
 
+Deno.test("cli: --sbi starts the image in S-mode and serves SBI calls", async () => {
+  const prog = assemble(`
+    csrr t0, sstatus     # legal in S-mode
+    li a0, 83
+    li a7, 1
+    ecall                # legacy console putchar
+    li a0, 0
+    li a1, 1             # SRST shutdown, reason: system failure
+    li a7, 0x53525354
+    li a6, 0
+    ecall
+  `);
+  const r = await cli([tmpFile(prog.bytes), "--sbi"]);
+  assert.equal(r.code, 1);
+  assert.equal(r.out, "S");
+  const bad = await cli(["--sbi", "--mode", "pv", "guests/images/pvkernel.elf"]);
+  assert.equal(bad.code, 2);
+  oneLine(bad.err, /--sbi applies to bare mode only/);
+});
+
 Deno.test("cli: a 64-bit ELF is refused with 2", async () => {
   const elf = new Uint8Array(64);
   elf.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);

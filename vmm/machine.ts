@@ -10,7 +10,7 @@
  */
 
 import { Bus } from "./bus.ts";
-import { Hart, type HartHost, PRV_M, STOP } from "./hart.ts";
+import { Hart, type HartHost, PRV_M, PRV_S, STOP } from "./hart.ts";
 import { buildInterpreter, type RunFn } from "./interpreter.ts";
 import { buildJit } from "./jit.ts";
 import { TranslationCache } from "./translator.ts";
@@ -27,6 +27,8 @@ import { buildVirtFdt } from "../devices/fdt.ts";
 import type { BlockBackend, ConsolePort } from "../devices/device.ts";
 import { EV, type Trace } from "../kernel/trace.ts";
 import * as map from "../devices/virt_map.ts";
+import { SbiFirmware } from "../kernel/sbi.ts";
+import { CAUSE, IRQ } from "./priv.ts";
 
 /** Virtual core clock: 100 MHz, so 10 cycles per 10 MHz mtime tick. */
 export const CORE_HZ = 100_000_000;
@@ -60,6 +62,11 @@ export interface MachineOptions {
   jitMaxBlocks?: number;
   /** Records events here (DESIGN §10). */
   trace?: Trace;
+  /**
+   * Serve SBI from root mode (DESIGN §7), as OpenSBI would: the image starts in S-mode
+   * and its `ecall`s reach belowzero's SBI firmware (kernel/sbi.ts).
+   */
+  sbi?: boolean;
 }
 
 /** The execution engines. */
@@ -101,6 +108,12 @@ export class Machine implements HartHost {
   readonly engine: Engine;
   /** Whether more console input may still arrive from the host. */
   inputOpen = false;
+  /** The SBI firmware, when the machine serves SBI. */
+  readonly sbi?: SbiFirmware;
+  /** SBI timer deadline in mtime ticks (Infinity: none). */
+  private sbiTimer = Infinity;
+  /** Console input waiting for SBI getchar. */
+  private readonly sbiInput: number[] = [];
 
   private outcome: Outcome | null = null;
   private readonly maxInsns: number;
@@ -187,6 +200,7 @@ export class Machine implements HartHost {
     hart.priv = PRV_M;
     hart.x[10] = 0; // a0: hart id
     hart.x[11] = at | 0; // a1: device tree
+    if (opts.sbi) this.sbi = this.startSbi(consolePort, power);
     hart.updateContext();
     this.engine = opts.engine ?? "jit";
     if (this.engine === "jit") {
@@ -195,6 +209,55 @@ export class Machine implements HartHost {
       this.jit = j.cache;
     } else {
       this.run = sharedInterpreter ??= buildInterpreter();
+    }
+  }
+
+  /**
+   * Sets the hart up as OpenSBI leaves it for the next stage — S-mode at the entry,
+   * exceptions and supervisor interrupts delegated, counters and all memory open to S —
+   * and serves `ecall` from S as SBI calls in root mode.
+   */
+  private startSbi(
+    consolePort: ConsolePort,
+    power: { exit(code: number): void; reset(): void },
+  ): SbiFirmware {
+    const h = this.hart;
+    const fw = new SbiFirmware({
+      mtime: () => this.clint.mtime(),
+      setTimer: (at) => {
+        this.sbiTimer = at;
+        h.nextEvent = 0;
+      },
+      putchar: (b) => consolePort.put(b),
+      getchar: () => this.sbiInput.shift() ?? -1,
+      reset: (reset, failure) => (reset ? power.reset() : power.exit(failure ? 1 : 0)),
+      harts: 1,
+      ipi: () => {
+        h.mipSoft |= IRQ.SSI;
+        h.nextEvent = 0;
+      },
+    });
+    h.priv = PRV_S;
+    h.medeleg = 0xffff & ~(1 << CAUSE.ECALL_S) & ~(1 << CAUSE.ECALL_M);
+    h.mideleg = IRQ.SSI | IRQ.STI | IRQ.SEI;
+    h.mcounteren = 7;
+    h.pmp.writeAddr(0, -1);
+    h.pmp.writeCfg(0, 0x1f);
+    h.root = (hart, cause, tval, interrupt) => {
+      if (!interrupt && cause === CAUSE.ECALL_S) return fw.call(hart);
+      this.halt(
+        `${interrupt ? "interrupt" : "trap"} ${cause} (tval 0x${(tval >>> 0).toString(16)}) at ` +
+          `0x${(hart.pc >>> 0).toString(16)} reached M-mode, where only the SBI firmware lives`,
+      );
+    };
+    return fw;
+  }
+
+  /** The SBI timer fired: STIP rises (as OpenSBI sets it on its machine timer interrupt). */
+  private sbiTimerDue(): void {
+    if (this.sbiTimer <= this.clint.mtime()) {
+      this.sbiTimer = Infinity;
+      this.hart.setPending(IRQ.STI, true);
     }
   }
 
@@ -271,11 +334,12 @@ export class Machine implements HartHost {
         return;
       }
       this.clint.update();
+      if (this.sbi) this.sbiTimerDue();
       if (h.waiting) {
         if ((h.mip & h.mie) !== 0) {
           h.waiting = false;
         } else {
-          const d = this.clint.nextDeadline();
+          const d = Math.min(this.clint.nextDeadline(), this.sbiTimer);
           if (d === Infinity) {
             if (this.inputOpen) {
               h.stop = STOP.YIELD;
@@ -296,7 +360,7 @@ export class Machine implements HartHost {
         }
       }
       h.takeInterrupt();
-      let next = this.clint.nextDeadline() * CYCLES_PER_TICK;
+      let next = Math.min(this.clint.nextDeadline(), this.sbiTimer) * CYCLES_PER_TICK;
       if (this.maxInsns !== Infinity) next = Math.min(next, h.now + (this.maxInsns - h.executed));
       h.nextEvent = Math.min(next, this.sliceEnd);
       return;
@@ -323,6 +387,7 @@ export class Machine implements HartHost {
   /** Feeds host console input to the UART (and HTIF). */
   input(bytes: Uint8Array): void {
     this.uart.receive(bytes);
+    if (this.sbi) this.sbiInput.push(...bytes);
     this.htif?.receive(bytes);
     this.hart.nextEvent = 0;
   }
