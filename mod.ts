@@ -22,7 +22,7 @@
  */
 
 export { CORE_HZ, CYCLES_PER_TICK, Machine } from "./vmm/machine.ts";
-export type { Engine, MachineOptions, Outcome } from "./vmm/machine.ts";
+export type { Engine, ExitKind, HostedHooks, MachineOptions, Outcome } from "./vmm/machine.ts";
 export { Block, TranslationCache } from "./vmm/translator.ts";
 export type { JitStats } from "./vmm/translator.ts";
 export { Hart } from "./vmm/hart.ts";
@@ -66,7 +66,7 @@ export type {
   Width,
 } from "./devices/device.ts";
 
-export { Hypervisor, NS_PER_CYCLE, Pcpu } from "./kernel/hypervisor.ts";
+export { EXIT_CODES, Hypervisor, NS_PER_CYCLE, Pcpu } from "./kernel/hypervisor.ts";
 export type { HypervisorOptions, SystemOutcome } from "./kernel/hypervisor.ts";
 export { Domain, DomainStats, DOMSTATE, Vcpu } from "./kernel/domain.ts";
 export type { DomainState } from "./kernel/domain.ts";
@@ -87,6 +87,8 @@ export { Dom0 } from "./dom0/dom0.ts";
 export { Toolstack } from "./dom0/toolstack.ts";
 export type { DomainConfig } from "./dom0/toolstack.ts";
 export { PageRules } from "./dom0/page_rules.ts";
+export { buildHvm, firstMachineModeInstruction } from "./dom0/hvm_builder.ts";
+export type { HvmOptions } from "./dom0/hvm_builder.ts";
 export { buildPv, pvNote } from "./dom0/builder.ts";
 export type { BuildOptions, BuiltDomain } from "./dom0/builder.ts";
 export { ConsoleBackend } from "./dom0/console.ts";

@@ -110,13 +110,13 @@ export async function main(args: string[]): Promise<number> {
     let image = file, mode = v.mode ?? "bare", mem = v.mem, disk = v.disk;
     let bootargs = v.bootargs;
     let system = file.endsWith(".json") ? loadSystemFile(file) : undefined;
-    if (system === undefined && mode === "pv") {
+    if (system === undefined && (mode === "pv" || mode === "hw")) {
       system = {
         name: file,
         domains: [{
           name: basename(file).replace(/\.elf$/, ""),
           image: file,
-          mode: "pv",
+          mode,
           bootargs,
         }],
         links: [],
@@ -199,11 +199,11 @@ export async function main(args: string[]): Promise<number> {
 const MODES = ["bare", "trap", "bt", "hw", "pv"];
 
 function checkMode(mode: string): void {
-  if (mode === "bare" || mode === "pv") return;
+  if (mode === "bare" || mode === "pv" || mode === "hw") return;
   throw new UserError(
     `--mode ${mode}: ${
       MODES.includes(mode) ? "not available yet" : "unknown mode"
-    } (use bare or pv)`,
+    } (use bare, pv or hw)`,
   );
 }
 

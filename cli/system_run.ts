@@ -20,6 +20,8 @@ import { parseSize } from "./size.ts";
 
 /** Default memory of a PV domain. */
 export const PV_DEFAULT_MEMORY = "4M";
+/** Default memory of a hardware-assisted domain (room for a kernel loaded at 0x80400000). */
+export const HW_DEFAULT_MEMORY = "16M";
 
 /** Options from the command line. */
 export interface SystemRunOptions {
@@ -50,21 +52,24 @@ export interface SystemRunResult {
 /** Boots and runs the PV system `spec`. */
 export function runPvSystem(spec: SystemSpec, o: SystemRunOptions): SystemRunResult {
   for (const d of spec.domains) {
-    if (d.mode !== "pv") {
+    if (d.mode !== "pv" && d.mode !== "hw") {
       throw new UserError(
-        `domain ${d.name}: mode ${d.mode} cannot share a system with pv domains` +
-          (["trap", "bt", "hw"].includes(d.mode) ? " (not available yet)" : ""),
+        `domain ${d.name}: mode ${d.mode} cannot share a system with pv and hw domains` +
+          (["trap", "bt"].includes(d.mode) ? " (not available yet)" : ""),
       );
     }
-    if (d.disk !== undefined) throw new UserError(`domain ${d.name}: pv domains have no disk yet`);
+    if (d.disk !== undefined) {
+      throw new UserError(`domain ${d.name}: ${d.mode} domains have no disk yet`);
+    }
   }
   const priv = spec.domains.filter((d) => d.privileged);
   if (priv.length > 1) throw new UserError(`only one domain may be privileged (Dom0)`);
   if (priv.length === 1 && spec.domains[0] !== priv[0]) {
     throw new UserError(`the privileged domain (Dom0) must come first`);
   }
-  const mem = (m?: string) => parseSize(o.mem ?? m ?? PV_DEFAULT_MEMORY, "memory");
-  const need = spec.domains.reduce((s, d) => s + mem(d.memory) + 4096, 0);
+  const mem = (m: string | undefined, mode: string) =>
+    parseSize(o.mem ?? m ?? (mode === "hw" ? HW_DEFAULT_MEMORY : PV_DEFAULT_MEMORY), "memory");
+  const need = spec.domains.reduce((s, d) => s + mem(d.memory, d.mode) + 4096, 0);
   const machine = spec.memory === undefined
     ? Math.ceil((need + (1 << 20)) / (1 << 20)) * (1 << 20)
     : parseSize(spec.memory, "machine memory");
@@ -88,13 +93,14 @@ export function runPvSystem(spec: SystemSpec, o: SystemRunOptions): SystemRunRes
     const dom = dom0.toolstack.create({
       name: d.name,
       image: o.readImage(d.image),
-      memory: mem(d.memory),
+      memory: mem(d.memory, d.mode),
       vcpus: d.vcpus,
       weight: d.weight,
       cap: d.cap,
       affinity: d.affinity,
       cmdline: d.bootargs,
       privileged: d.privileged,
+      mode: d.mode as "pv" | "hw",
     });
     byName.set(d.name, dom);
   }

@@ -25,7 +25,7 @@ export class Dom0 implements ControlService {
   /** Serves kernel `k`; console lines go to `sink`. */
   constructor(private readonly k: KernelView, sink: LineSink) {
     this.rules = new PageRules(k);
-    this.toolstack = new Toolstack(k, this.rules);
+    this.toolstack = new Toolstack(k, this.rules, (d, b) => this.console(d, b));
     this.consoleBackend = new ConsoleBackend(sink);
   }
 

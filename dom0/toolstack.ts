@@ -22,6 +22,7 @@ import type { KernelView } from "../kernel/service.ts";
 import { NS_PER_CYCLE } from "../kernel/hypervisor.ts";
 import { UserError } from "../vmm/errors.ts";
 import { buildPv, type BuiltDomain, writeLink } from "./builder.ts";
+import { buildHvm } from "./hvm_builder.ts";
 import type { PageRules } from "./page_rules.ts";
 
 const { EPERM, ESRCH, EINVAL, ENOSYS } = ERRNO;
@@ -44,6 +45,8 @@ export interface DomainConfig {
   affinity?: number[];
   /** Kernel command line. */
   cmdline?: string;
+  /** Technique: `pv` (a PV kernel, the default) or `hw` (an unmodified S-mode kernel). */
+  mode?: "pv" | "hw";
   /** The control domain (privileged, initial domain). */
   privileged?: boolean;
 }
@@ -55,21 +58,28 @@ export const WEIGHT_MAX = 65535;
 export class Toolstack {
   private readonly built = new Map<Domain, BuiltDomain>();
 
-  /** Drives kernel `k` with page rules `rules`. */
-  constructor(private readonly k: KernelView, private readonly rules: PageRules) {}
+  /** Drives kernel `k` with page rules `rules`; hw guests' console bytes go to `console`. */
+  constructor(
+    private readonly k: KernelView,
+    private readonly rules: PageRules,
+    private readonly console: (d: Domain, bytes: Uint8Array) => void,
+  ) {}
 
   /** Creates and builds a paused domain from `c`; throws UserError for a bad config or image. */
   create(c: DomainConfig): Domain {
     const vcpus = c.vcpus ?? 1;
+    const hw = c.mode === "hw";
     if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > MAX_VCPUS) {
       throw new UserError(`${c.name}: vcpus must be 1 to ${MAX_VCPUS}`);
     }
+    if (hw && vcpus !== 1) throw new UserError(`${c.name}: hw domains have one vCPU for now`);
+    if (hw && c.privileged) throw new UserError(`${c.name}: Dom0 must be a pv domain`);
     if (c.memory % 4096 !== 0 || c.memory < 64 * 1024) {
       throw new UserError(`${c.name}: memory must be whole 4 KiB pages, at least 64 KiB`);
     }
     const d = this.k.createDomain(c.name, {
       privileged: c.privileged,
-      maxVcpus: vcpus,
+      maxVcpus: hw ? 0 : vcpus,
       maxPages: c.memory / 4096,
     });
     try {
@@ -79,6 +89,14 @@ export class Toolstack {
         throw new UserError(
           `${c.name}: weight must be 1 to ${WEIGHT_MAX} and cap 0 to ${100 * this.k.pcpus}`,
         );
+      }
+      if (hw) {
+        buildHvm(this.k, d, c.image, {
+          name: c.name,
+          memory: c.memory,
+          cmdline: c.cmdline ?? "",
+          console: (b) => this.console(d, new Uint8Array([b])),
+        });
       }
       if (c.affinity !== undefined) {
         let mask = 0;
@@ -91,15 +109,17 @@ export class Toolstack {
         for (const v of d.vcpus) this.k.setAffinity(v, mask);
       }
       const flags = c.privileged ? SIF.PRIVILEGED | SIF.INITDOMAIN : 0;
-      this.built.set(
-        d,
-        buildPv(this.k, this.rules, d, c.image, {
-          name: c.name,
-          pages: c.memory / 4096,
-          cmdline: c.cmdline ?? "",
-          flags,
-        }),
-      );
+      if (!hw) {
+        this.built.set(
+          d,
+          buildPv(this.k, this.rules, d, c.image, {
+            name: c.name,
+            pages: c.memory / 4096,
+            cmdline: c.cmdline ?? "",
+            flags,
+          }),
+        );
+      }
       this.k.upVcpu(d.vcpus[0]);
     } catch (e) {
       this.k.destroyDomain(d);
@@ -113,6 +133,9 @@ export class Toolstack {
    * for `client`, named in both start info pages (as xenstore would carry it in Xen).
    */
   link(server: Domain, client: Domain): void {
+    for (const d of [server, client]) {
+      if (!this.built.has(d)) throw new UserError(`${d.name}: only pv domains can be linked`);
+    }
     const p = server.events.free();
     if (p < 0) throw new UserError(`${server.name} has no free event-channel port`);
     server.events.open(p, EVTCHNSTAT.unbound, 0, client.id);

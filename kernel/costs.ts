@@ -12,6 +12,7 @@ import { UserError } from "../vmm/errors.ts";
 export const COST_KINDS = [
   "insn",
   "hypercall",
+  "exit",
   "dom0",
   "pte",
   "upcall",

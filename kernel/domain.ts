@@ -6,6 +6,7 @@
  */
 
 import type { Hart } from "../vmm/hart.ts";
+import type { Machine } from "../vmm/machine.ts";
 import { COST_KINDS, type CostKind } from "./costs.ts";
 import { EventChannels } from "./events.ts";
 
@@ -46,6 +47,8 @@ export class DomainStats {
   switches = 0;
   /** Console bytes written. */
   consoleBytes = 0;
+  /** Exits of a hardware-assisted domain, by reason (sbi, mmio, wfi, irq). */
+  readonly exits: Map<string, number> = new Map();
 }
 
 /** A virtual CPU: a hart plus its scheduling and timer state. */
@@ -81,8 +84,16 @@ export class Vcpu {
   /** Cycles charged while it was off its pCPU, paid when it next runs. */
   owed = 0;
 
-  /** A vCPU of `dom` running on `hart`. */
-  constructor(readonly dom: Domain, readonly id: number, readonly hart: Hart) {}
+  /**
+   * A vCPU of `dom` running on `hart`; for a hardware-assisted (`hw`) domain, `machine` is
+   * the virt board the hart belongs to (its devices, SBI firmware and guest-physical RAM).
+   */
+  constructor(
+    readonly dom: Domain,
+    readonly id: number,
+    readonly hart: Hart,
+    readonly machine: Machine | null = null,
+  ) {}
 
   /** Whether the scheduler may run it. */
   get runnable(): boolean {
@@ -124,6 +135,10 @@ export class Domain {
   consoleLine: number[] = [];
   /** Cycles its vCPUs ran (for getdomaininfo cpu_time). */
   cpuCycles = 0;
+  /** Technique: paravirtual or hardware-assisted. */
+  mode: "pv" | "hw" = "pv";
+  /** Exit code a hardware-assisted guest reported through SRST or the test finisher. */
+  exitCode = 0;
 
   /** A domain with id `id`; `privileged` for Dom0. */
   constructor(readonly id: number, readonly name: string, readonly privileged: boolean) {

@@ -102,6 +102,36 @@ export class FrameTable {
     return this.base + i;
   }
 
+  /**
+   * Takes `n` frames in a row for `dom` (a hardware-assisted domain's guest-physical RAM,
+   * so its P2M is one offset); returns the first mfn, or -1 if no run is free.
+   */
+  allocContiguous(dom: number, n: number): number {
+    let run = 0;
+    for (let i = 0; i < this.count; i++) {
+      run = this.owner[i] === FREE ? run + 1 : 0;
+      if (run < n) continue;
+      const first = i - n + 1;
+      // Drop them from the free list, keeping its order for everyone else.
+      let w = 0;
+      for (let r = 0; r < this.freeTop; r++) {
+        const f = this.freeList[r];
+        if (f < first || f > i) this.freeList[w++] = f;
+      }
+      this.freeTop = w;
+      for (let j = first; j <= i; j++) {
+        this.owner[j] = dom;
+        this.type[j] = PGT.none;
+        this.typeCount[j] = 0;
+        this.refCount[j] = 1;
+        this.pinned[j] = 0;
+        this.allocated[j] = 1;
+      }
+      return this.base + first;
+    }
+    return -1;
+  }
+
   /** Takes a general reference (a mapping) on a frame. */
   get(i: number): void {
     this.refCount[i]++;

@@ -20,7 +20,14 @@ import { CAUSE, Hart, type HartHost, IRQ, MSTATUS, PRV_S, STOP } from "../vmm/ha
 import { buildInterpreter, type RunFn } from "../vmm/interpreter.ts";
 import { buildJit } from "../vmm/jit.ts";
 import { TranslationCache } from "../vmm/translator.ts";
-import { CORE_HZ, CYCLES_PER_TICK, type Engine } from "../vmm/machine.ts";
+import {
+  CORE_HZ,
+  CYCLES_PER_TICK,
+  type Engine,
+  type ExitKind,
+  type HostedHooks,
+  type Machine,
+} from "../vmm/machine.ts";
 import { RAM_BASE } from "../devices/virt_map.ts";
 import { EV, type Trace } from "./trace.ts";
 import { FrameTable } from "./frames.ts";
@@ -31,6 +38,9 @@ import type { ControlService, KernelView } from "./service.ts";
 import { EVTCHNSTAT, MAX_VCPUS, VIRQ } from "./abi.ts";
 import { Hypercalls } from "./hypercalls.ts";
 import { UserError } from "../vmm/errors.ts";
+
+/** Trace codes of exit reasons. */
+export const EXIT_CODES: Readonly<Record<ExitKind, number>> = { sbi: 0, mmio: 1, wfi: 2, irq: 3 };
 
 /** Cycles per nanosecond of system time are CORE_HZ / 1e9: 10 ns per cycle at 100 MHz. */
 export const NS_PER_CYCLE = 1e9 / CORE_HZ;
@@ -98,7 +108,8 @@ export class Hypervisor implements KernelView {
   private readonly byId = new Map<number, Domain>();
   /** Destroyed domains, kept for their statistics. */
   readonly gone: Domain[] = [];
-  private readonly engine: Engine;
+  /** The execution engine of every vCPU. */
+  readonly engine: Engine;
   private readonly runs = new Map<Hart, RunFn>();
   private readonly hypercalls: Hypercalls;
   private readonly maxInsns: number;
@@ -294,6 +305,58 @@ export class Hypervisor implements KernelView {
   /** Sends any unfinished console line. */
   private flushConsole(d: Domain): void {
     if (d.consoleLine.length > 0) this.service.console(d, new Uint8Array([10]));
+  }
+
+  /** Allocates `n` contiguous frames to `d` (KernelView). */
+  allocContiguous(d: Domain, n: number): number {
+    const mfn = this.frames.allocContiguous(d.id, n);
+    if (mfn >= 0) d.totPages += n;
+    return mfn;
+  }
+
+  /**
+   * The hooks through which a hardware-assisted domain's machine reports exits (KernelView):
+   * each is counted by reason, traced and charged as a VM exit and entry; a device access
+   * also costs a Dom0 round trip, since Dom0 runs the device models.
+   */
+  hostedHooks(d: Domain): HostedHooks {
+    return {
+      exit: (kind: ExitKind, addr: number) => {
+        const v = d.vcpus[0];
+        const st = d.stats;
+        st.exits.set(kind, (st.exits.get(kind) ?? 0) + 1);
+        if (v === undefined) return;
+        this.charge(v, "exit");
+        if (kind === "mmio") {
+          st.dom0Calls++;
+          this.charge(v, "dom0");
+        }
+        this.record(v, EV.exit, d, EXIT_CODES[kind], addr);
+      },
+      shouldYield: () => {
+        const v = d.vcpus[0];
+        if (this.outcome !== null || v === undefined || !v.runnable) return true;
+        const p = this.cur;
+        if (p !== null && p.resched) return true;
+        if (this.executedBefore + v.hart.executed < this.maxInsns) return false;
+        this.outcome = { kind: "budget" };
+        return true;
+      },
+    };
+  }
+
+  /** Makes `m`'s hart a vCPU of `d` (KernelView). */
+  attachMachine(d: Domain, m: Machine): Vcpu {
+    const h = m.hart;
+    const v = new Vcpu(d, d.vcpus.length, h, m);
+    h.dom = d.id;
+    h.vcpu = v.id;
+    h.trace = this.trace;
+    d.vcpus.push(v);
+    d.maxVcpus = d.vcpus.length;
+    d.mode = "hw";
+    v.initialised = true;
+    return v;
   }
 
   /** Allocates a frame to `d` (KernelView). */
@@ -681,10 +744,14 @@ export class Hypervisor implements KernelView {
     this.cur = p;
     this.runEnd = until;
     this.executedBefore = this.totalExecuted() - h.executed;
-    h.stop = STOP.NONE;
-    h.nextEvent = 0;
-    this.runs.get(h)!(h);
-    h.exc = 0;
+    if (v.machine !== null) {
+      this.runMachine(v, v.machine, until);
+    } else {
+      h.stop = STOP.NONE;
+      h.nextEvent = 0;
+      this.runs.get(h)!(h);
+      h.exc = 0;
+    }
     this.cur = null;
     const ran = h.now - start;
     p.now = h.now;
@@ -696,7 +763,32 @@ export class Hypervisor implements KernelView {
     if (!v.runnable || this.sched.parked.has(d)) p.resched = true;
   }
 
-  /** Instructions executed by all vCPUs, destroyed domains included. */
+  /** Runs a hardware-assisted vCPU's machine until `until` and acts on how it stopped. */
+  private runMachine(v: Vcpu, m: Machine, until: number): void {
+    const d = v.dom;
+    const o = m.runFor(Math.max(1, until - v.hart.now));
+    if (o.kind === "yield") {
+      if (m.waitUntil !== null) {
+        // A wfi exit: blocked until its timer deadline (or forever), like a poll with no port.
+        v.blocked = true;
+        v.pollPorts = [];
+        v.pollUntil = m.waitUntil;
+        m.waitUntil = null;
+        this.record(v, EV.block, d, v.hart.pc);
+      }
+      return;
+    }
+    if (o.kind === "exit") {
+      d.exitCode = o.code;
+      this.shutdown(d, o.code === 0 ? 0 : 3);
+    } else if (o.kind === "reset") {
+      this.shutdown(d, 1);
+    } else if (o.kind === "halt") {
+      this.crash(d, o.reason);
+    }
+  }
+
+  /** Instructions executed by every vCPU, destroyed domains included. */
   private totalExecuted(): number {
     let n = 0;
     for (const d of this.byId.values()) for (const v of d.vcpus) n += v.hart.executed;

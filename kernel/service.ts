@@ -13,6 +13,8 @@
 import type { Domain, Vcpu } from "./domain.ts";
 import type { FrameTable } from "./frames.ts";
 import type { Bus } from "../vmm/bus.ts";
+import type { Engine, HostedHooks, Machine } from "../vmm/machine.ts";
+import type { Trace } from "./trace.ts";
 
 /** The decisions Dom0 makes for the kernel. */
 export interface ControlService {
@@ -77,6 +79,16 @@ export interface KernelView {
   upVcpu(v: Vcpu): void;
   /** Raises VIRQ `virq` on vCPU `vcpu` of `d`, if the domain bound it. */
   sendVirq(d: Domain, virq: number, vcpu: number): void;
+  /** Takes `n` machine-contiguous frames for `d`; returns the first mfn or -1. */
+  allocContiguous(d: Domain, n: number): number;
+  /** The hooks a hardware-assisted domain's machine reports its exits through. */
+  hostedHooks(d: Domain): HostedHooks;
+  /** Makes `m`'s hart the next vCPU of hardware-assisted domain `d`. */
+  attachMachine(d: Domain, m: Machine): Vcpu;
+  /** The execution engine vCPUs use. */
+  readonly engine: Engine;
+  /** The trace, if recording. */
+  readonly trace: Trace | null;
   /** Number of pCPUs. */
   readonly pcpus: number;
   /** Virtual time in cycles of the pCPU that runs the caller. */

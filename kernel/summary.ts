@@ -27,6 +27,10 @@ export interface DomainSummary {
   hypercalls: Record<string, number>;
   /** Hypercalls that failed. */
   hypercallErrors: number;
+  /** Technique the domain ran under. */
+  mode: string;
+  /** Exits of a hardware-assisted domain, by reason. */
+  exits: Record<string, number>;
   /** Traps the guest handled itself (exceptions and interrupts delegated to it). */
   guestTraps: number;
   /** Page-table updates accepted and refused. */
@@ -79,7 +83,7 @@ export function summarize(hv: Hypervisor): SystemSummary {
         tlbMisses += v.hart.stats.tlbMisses;
         walkRefs += v.hart.stats.walkRefs;
       }
-      let calls = 0;
+      let calls = s.exits.get("sbi") ?? 0; // SBI calls trap to root mode too
       for (const n of s.hypercalls.values()) calls += n;
       return {
         id: d.id,
@@ -89,7 +93,9 @@ export function summarize(hv: Hypervisor): SystemSummary {
         cycles,
         hypercalls: Object.fromEntries([...s.hypercalls].sort(([a], [b]) => (a < b ? -1 : 1))),
         hypercallErrors: s.hypercallErrors,
-        // Hypercalls are traps too, but to root mode, not to the guest.
+        mode: d.mode,
+        exits: Object.fromEntries([...s.exits].sort(([a], [b]) => (a < b ? -1 : 1))),
+        // Hypercalls and SBI calls are traps too, but to root mode, not to the guest.
         guestTraps: traps - calls,
         ptUpdates: { accepted: s.ptAccepted, refused: s.ptRefused },
         events: { sent: s.eventsSent, upcalls: s.upcalls, timers: s.timers },
@@ -122,6 +128,7 @@ export function formatSummary(s: SystemSummary): string {
     [
       "domain",
       "id",
+      "mode",
       "state",
       "instructions",
       "run ms",
@@ -135,6 +142,7 @@ export function formatSummary(s: SystemSummary): string {
     d.map((x) => [
       x.name,
       x.id,
+      x.mode,
       x.state,
       x.instructions,
       x.scheduler.runMs,
@@ -159,6 +167,15 @@ export function formatSummary(s: SystemSummary): string {
     out.push(table(
       ["domain", ...ops, "errors"],
       d.map((x) => [x.name, ...ops.map((o) => x.hypercalls[o] ?? 0), x.hypercallErrors]),
+    ));
+  }
+  const reasons = [...new Set(d.flatMap((x) => Object.keys(x.exits)))].sort();
+  if (reasons.length > 0) {
+    out.push("");
+    out.push("exits by reason (hw):");
+    out.push(table(
+      ["domain", ...reasons],
+      d.filter((x) => x.mode === "hw").map((x) => [x.name, ...reasons.map((r) => x.exits[r] ?? 0)]),
     ));
   }
   return out.join("\n");

@@ -32,6 +32,7 @@ export const EVENTS = {
   timer_set: ["deadline_us"],
   timer_fire: ["deadline_us"],
   domain: ["state", "reason"],
+  exit: ["reason", "addr"],
 } as const satisfies Record<string, readonly string[]>;
 
 /** An event kind. */
@@ -138,7 +139,7 @@ export class Trace {
     EVENTS[ev].forEach((name, i) => {
       const v = this.vals[5 * k + i];
       // Addresses and causes read best unsigned and in hex.
-      r[name] = name === "pc" || name === "tval" || name === "cause"
+      r[name] = name === "pc" || name === "tval" || name === "cause" || name === "addr"
         ? "0x" + (v >>> 0).toString(16)
         : v;
     });

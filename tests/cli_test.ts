@@ -49,7 +49,7 @@ Deno.test("cli: no argument boots the default system (Dom0 and two PV DomUs) and
   assert.equal(r.err, "");
   for (const name of ["dom0", "alpha", "beta"]) {
     assert.match(r.out, new RegExp(`^\\[${name}\\] `, "m"), name);
-    assert.match(r.out, new RegExp(`^${name} +\\d+ +shutdown \\(poweroff\\)`, "m"), name);
+    assert.match(r.out, new RegExp(`^${name} +\\d+ +pv +shutdown \\(poweroff\\)`, "m"), name);
   }
   assert.match(r.out, /virtual cycles by category/);
   assert.match(r.out, /hypercalls by operation/);
@@ -210,7 +210,7 @@ Deno.test("cli: system files are checked field by field", async () => {
     ['{"domains": [{"name": "a", "image": "x.elf"}], "links": [["a", "b"]]}', /unknown domain "b"/],
     [
       '{"domains": [{"name": "a", "image": "x.elf", "mode": "pv"}, {"name": "b", "image": "x.elf"}]}',
-      /mode bare cannot share a system with pv domains/,
+      /mode bare cannot share a system with pv and hw domains/,
     ],
   ];
   for (const [text, pattern] of bad) {

@@ -23,7 +23,7 @@ export interface CodeWriteListener {
 
 /** RAM and devices, addressed physically. Addresses are unsigned numbers (up to 2^34 with Sv32). */
 export class Bus implements DmaMemory {
-  /** Guest RAM. */
+  /** The buffer holding guest RAM (possibly shared with other buses: machine memory). */
   readonly ram: ArrayBuffer;
   /** Byte view of RAM. */
   readonly u8: Uint8Array;
@@ -44,14 +44,26 @@ export class Bus implements DmaMemory {
   private readonly devices: MmioDevice[] = [];
   private readonly watchers = new Map<number, StoreWatcher[]>();
 
-  /** Creates a bus with `ramSize` bytes of RAM at `ramBase`. */
-  constructor(readonly ramBase: number, readonly ramSize: number) {
-    this.ram = new ArrayBuffer(ramSize);
-    this.u8 = new Uint8Array(this.ram);
-    this.i8 = new Int8Array(this.ram);
-    this.u16 = new Uint16Array(this.ram);
-    this.i16 = new Int16Array(this.ram);
-    this.i32 = new Int32Array(this.ram);
+  /**
+   * Creates a bus with `ramSize` bytes of RAM at `ramBase`: fresh memory, or (for a
+   * domain's guest-physical space) the bytes of `backing` from `byteOffset`, which must be
+   * page-aligned. Offsets into RAM are then relative to that region.
+   */
+  constructor(
+    readonly ramBase: number,
+    readonly ramSize: number,
+    backing?: { buffer: ArrayBuffer; byteOffset: number },
+  ) {
+    this.ram = backing?.buffer ?? new ArrayBuffer(ramSize);
+    const at = backing?.byteOffset ?? 0;
+    if (at % 4096 !== 0 || at + ramSize > this.ram.byteLength) {
+      throw new Error(`RAM region ${at}+${ramSize} does not fit its backing memory`);
+    }
+    this.u8 = new Uint8Array(this.ram, at, ramSize);
+    this.i8 = new Int8Array(this.ram, at, ramSize);
+    this.u16 = new Uint16Array(this.ram, at, ramSize >> 1);
+    this.i16 = new Int16Array(this.ram, at, ramSize >> 1);
+    this.i32 = new Int32Array(this.ram, at, ramSize >> 2);
     this.pageFlags = new Uint8Array(ramSize >>> 12);
   }
 

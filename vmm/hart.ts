@@ -256,6 +256,19 @@ export class Hart {
    */
   root: ((h: Hart, cause: number, tval: number, interrupt: boolean) => void) | null = null;
 
+  /**
+   * Under a hypervisor with two-stage translation (`hw`), a device access is a stage-2
+   * fault that leaves the guest: this is told of each one (null: bare, no exit).
+   */
+  onMmio: ((pa: number, write: boolean) => void) | null = null;
+
+  /**
+   * Memory references of one stage-2 walk (0: no second stage). With two stages, every
+   * guest page-table access and the final guest-physical address are themselves
+   * translated (Sv32x4: 2 references each), and the page walker counts them (DESIGN §5).
+   */
+  stage2Refs = 0;
+
   /** Trap entry (Priv §3.1.6.1, §3.1.7, §4.1.1): delegation, cause, tval, stack of enables. */
   trap(cause: number, tval: number, interrupt: boolean): void {
     this.stats.traps++;
@@ -624,7 +637,10 @@ export class Hart {
     const off = this.bus.ramOffset(pa, width);
     if (off >= 0) return this.bus.readRam(off, width);
     const d = this.bus.device(pa);
-    if (d && pa + width <= d.base + d.size) return d.read(pa - d.base, width);
+    if (d && pa + width <= d.base + d.size) {
+      this.onMmio?.(pa, false);
+      return d.read(pa - d.base, width);
+    }
     this.raise(faultCause, va);
     return 0;
   }
@@ -635,7 +651,10 @@ export class Hart {
     const off = this.bus.ramOffset(pa, width);
     if (off >= 0) return this.bus.writeRam(off, width, value);
     const d = this.bus.device(pa);
-    if (d && pa + width <= d.base + d.size) return d.write(pa - d.base, width, value);
+    if (d && pa + width <= d.base + d.size) {
+      this.onMmio?.(pa, true);
+      return d.write(pa - d.base, width, value);
+    }
     this.raise(CAUSE.STORE_ACCESS, va);
   }
 

@@ -67,6 +67,24 @@ export interface MachineOptions {
    * and its `ecall`s reach belowzero's SBI firmware (kernel/sbi.ts).
    */
   sbi?: boolean;
+  /** RAM lives in this region of an existing buffer (a domain's frames of machine memory). */
+  ramBacking?: { buffer: ArrayBuffer; byteOffset: number };
+  /** The machine is a domain under a hypervisor using hardware assistance (`hw`). */
+  hosted?: HostedHooks;
+}
+
+/** Why a hosted machine's guest left it (DESIGN §4, `hw`). */
+export type ExitKind = "sbi" | "mmio" | "wfi" | "irq";
+
+/** How a hypervisor drives a hosted machine. */
+export interface HostedHooks {
+  /**
+   * The guest exited for `kind` (the hypervisor counts and charges it); `addr` is the
+   * guest-physical address of a device access, else the pc.
+   */
+  exit(kind: ExitKind, addr: number): void;
+  /** Whether the hypervisor wants the pCPU back now (checked at every event point). */
+  shouldYield(): boolean;
 }
 
 /** The execution engines. */
@@ -110,6 +128,13 @@ export class Machine implements HartHost {
   inputOpen = false;
   /** The SBI firmware, when the machine serves SBI. */
   readonly sbi?: SbiFirmware;
+  /**
+   * Hosted only: set when the guest waits in `wfi` with nothing pending — the cycle its next
+   * timer deadline falls on (Infinity: none) — and the run yields so the hypervisor can
+   * block the vCPU until then.
+   */
+  waitUntil: number | null = null;
+  private readonly hosted?: HostedHooks;
   /** SBI timer deadline in mtime ticks (Infinity: none). */
   private sbiTimer = Infinity;
   /** Console input waiting for SBI getchar. */
@@ -128,7 +153,8 @@ export class Machine implements HartHost {
     }
     if (ramSize > 0x7000_0000) throw new UserError("memory size is limited to 1792 MiB");
     this.maxInsns = opts.maxInsns ?? Infinity;
-    this.bus = new Bus(map.RAM_BASE, ramSize);
+    this.bus = new Bus(map.RAM_BASE, ramSize, opts.ramBacking);
+    this.hosted = opts.hosted;
     this.hart = new Hart(this.bus, 0, this);
     const hart = this.hart;
     const trace = opts.trace ?? null;
@@ -201,6 +227,11 @@ export class Machine implements HartHost {
     hart.x[10] = 0; // a0: hart id
     hart.x[11] = at | 0; // a1: device tree
     if (opts.sbi) this.sbi = this.startSbi(consolePort, power);
+    if (this.hosted) {
+      const hosted = this.hosted;
+      hart.onMmio = (pa) => hosted.exit("mmio", pa);
+      hart.stage2Refs = 2; // Sv32x4: two levels
+    }
     hart.updateContext();
     this.engine = opts.engine ?? "jit";
     if (this.engine === "jit") {
@@ -244,7 +275,10 @@ export class Machine implements HartHost {
     h.pmp.writeAddr(0, -1);
     h.pmp.writeCfg(0, 0x1f);
     h.root = (hart, cause, tval, interrupt) => {
-      if (!interrupt && cause === CAUSE.ECALL_S) return fw.call(hart);
+      if (!interrupt && cause === CAUSE.ECALL_S) {
+        this.hosted?.exit("sbi", hart.pc);
+        return fw.call(hart);
+      }
       this.halt(
         `${interrupt ? "interrupt" : "trap"} ${cause} (tval 0x${(tval >>> 0).toString(16)}) at ` +
           `0x${(hart.pc >>> 0).toString(16)} reached M-mode, where only the SBI firmware lives`,
@@ -329,7 +363,7 @@ export class Machine implements HartHost {
         return;
       }
       if (h.executed >= this.maxInsns) return this.finish({ kind: "budget" });
-      if (h.now >= this.sliceEnd) {
+      if (h.now >= this.sliceEnd || this.hosted?.shouldYield()) {
         h.stop = STOP.YIELD;
         return;
       }
@@ -340,6 +374,13 @@ export class Machine implements HartHost {
           h.waiting = false;
         } else {
           const d = Math.min(this.clint.nextDeadline(), this.sbiTimer);
+          if (this.hosted) {
+            // A wfi exit: the hypervisor blocks the vCPU until the deadline.
+            this.waitUntil = d === Infinity ? Infinity : d * CYCLES_PER_TICK;
+            this.hosted.exit("wfi", h.pc);
+            h.stop = STOP.YIELD;
+            return;
+          }
           if (d === Infinity) {
             if (this.inputOpen) {
               h.stop = STOP.YIELD;
@@ -359,6 +400,7 @@ export class Machine implements HartHost {
           continue;
         }
       }
+      if (this.hosted && h.takeableInterrupts() !== 0) this.hosted.exit("irq", h.pc);
       h.takeInterrupt();
       let next = Math.min(this.clint.nextDeadline(), this.sbiTimer) * CYCLES_PER_TICK;
       if (this.maxInsns !== Infinity) next = Math.min(next, h.now + (this.maxInsns - h.executed));

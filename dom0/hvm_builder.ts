@@ -1,0 +1,97 @@
+/**
+ * The builder of hardware-assisted (`hw`) domains (DESIGN §3, §4, §7): an unmodified
+ * S-mode kernel gets the QEMU `virt` board — its own UART, CLINT, PLIC, test finisher and
+ * virtio slots, whose models Dom0 runs — over guest-physical RAM made of the domain's
+ * machine frames, and SBI served by the hypervisor. The guest runs with V=1: its S-level
+ * CSRs are its own and need no exit; it leaves only for SBI calls, device accesses
+ * (stage-2 faults on MMIO), wfi and interrupt injection.
+ *
+ * Real hardware cannot run an M-mode image under V=1, and neither can `hw`: an image whose
+ * code touches M-mode CSRs or uses `mret` is refused with the first such instruction named.
+ */
+
+import { Machine } from "../vmm/machine.ts";
+import { isElf, parseElf } from "../vmm/elf.ts";
+import { UserError } from "../vmm/errors.ts";
+import { CSR_NAMES } from "../vmm/names.ts";
+import type { Domain } from "../kernel/domain.ts";
+import type { KernelView } from "../kernel/service.ts";
+
+/** Options of one build. */
+export interface HvmOptions {
+  /** Image name for messages. */
+  name: string;
+  /** Guest RAM in bytes. */
+  memory: number;
+  /** Kernel command line (/chosen/bootargs). */
+  cmdline: string;
+  /** Where the guest's console bytes go. */
+  console: (byte: number) => void;
+}
+
+/**
+ * The first M-mode instruction in the executable segments of `image` (a CSR access to an
+ * M-level CSR, or `mret`), as text with its address; null if there is none.
+ */
+export function firstMachineModeInstruction(image: Uint8Array, name: string): string | null {
+  if (!isElf(image)) return null; // a raw binary: nothing tells code from data
+  const elf = parseElf(image, name);
+  for (const s of elf.segments) {
+    if ((s.flags & 1) === 0) continue; // not executable
+    const b = s.data;
+    for (let i = 0; i + 1 < b.length;) {
+      const lo = b[i] | (b[i + 1] << 8);
+      if ((lo & 3) !== 3) {
+        i += 2;
+        continue;
+      }
+      if (i + 3 >= b.length) break;
+      const w = (lo | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0;
+      const at = `0x${(s.vaddr + i).toString(16)}`;
+      if (w === 0x30200073) return `mret at ${at}`;
+      const f3 = (w >>> 12) & 7;
+      if ((w & 0x7f) === 0x73 && f3 !== 0 && f3 !== 4) {
+        const csr = w >>> 20;
+        if (((csr >>> 8) & 3) === 3) {
+          return `an access to ${CSR_NAMES.get(csr) ?? `CSR 0x${csr.toString(16)}`} at ${at}`;
+        }
+      }
+      i += 4;
+    }
+  }
+  return null;
+}
+
+/** Builds hardware-assisted domain `d` from `image`; throws UserError when it cannot. */
+export function buildHvm(k: KernelView, d: Domain, image: Uint8Array, o: HvmOptions): Machine {
+  const m = firstMachineModeInstruction(image, o.name);
+  if (m !== null) {
+    throw new UserError(
+      `${o.name} is an M-mode image (${m}); hw runs S-mode kernels under SBI, as hardware ` +
+        `virtualization does`,
+    );
+  }
+  if (o.memory % 4096 !== 0 || o.memory < 64 * 1024) {
+    throw new UserError(`${o.name}: memory must be whole 4 KiB pages, at least 64 KiB`);
+  }
+  const pages = o.memory / 4096;
+  d.maxPages = Math.max(d.maxPages, pages);
+  const first = k.allocContiguous(d, pages);
+  if (first < 0) {
+    throw new UserError(`${o.name}: no ${o.memory >> 10} KiB of contiguous machine memory left`);
+  }
+  const machine = new Machine({
+    image,
+    imageName: o.name,
+    ramSize: o.memory,
+    ramBacking: { buffer: k.bus.ram, byteOffset: (first - k.frames.base) * 4096 },
+    bootargs: o.cmdline,
+    console: { put: o.console },
+    engine: k.engine,
+    trace: k.trace ?? undefined,
+    sbi: true,
+    hosted: k.hostedHooks(d),
+  });
+  k.attachMachine(d, machine);
+  return machine;
+}
