@@ -36,9 +36,13 @@ export interface HvmOptions {
 export function firstMachineModeInstruction(image: Uint8Array, name: string): string | null {
   if (!isElf(image)) return null; // a raw binary: nothing tells code from data
   const elf = parseElf(image, name);
-  for (const s of elf.segments) {
-    if ((s.flags & 1) === 0) continue; // not executable
-    const b = s.data;
+  // Instructions only: the executable sections, or (without section headers) the
+  // executable segments, which may also hold read-only data.
+  const regions = elf.code.length > 0
+    ? elf.code
+    : elf.segments.filter((s) => (s.flags & 1) !== 0).map((s) => ({ addr: s.vaddr, bytes: s.data }));
+  for (const s of regions) {
+    const b = s.bytes;
     for (let i = 0; i + 1 < b.length;) {
       const lo = b[i] | (b[i + 1] << 8);
       if ((lo & 3) !== 3) {
@@ -47,7 +51,7 @@ export function firstMachineModeInstruction(image: Uint8Array, name: string): st
       }
       if (i + 3 >= b.length) break;
       const w = (lo | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0;
-      const at = `0x${(s.vaddr + i).toString(16)}`;
+      const at = `0x${(s.addr + i).toString(16)}`;
       if (w === 0x30200073) return `mret at ${at}`;
       const f3 = (w >>> 12) & 7;
       if ((w & 0x7f) === 0x73 && f3 !== 0 && f3 !== 4) {

@@ -71,6 +71,12 @@ const GUESTS: Guest[] = [
     runtime: ["hostile/entry.S", "hostile/hostile.c", "hostile/catch.c", "hostile/print.c"],
     ldscript: "hostile/hostile.ld",
   },
+  {
+    name: "native",
+    sources: ["native/native.c"],
+    runtime: ["native/entry.S", "rt/rt.c"],
+    ldscript: "native/link.ld",
+  },
 ];
 
 /**
@@ -147,7 +153,7 @@ async function build(guest: Guest, outDir: string, defines: string[]): Promise<s
     `-ffile-prefix-map=${guestsDir}/=`,
     ...defines,
     `-Wl,-T,${guest.ldscript ?? "rt/link.ld"}`,
-    `-I${(guest.runtime ?? RUNTIME)[0].split("/")[0]}`,
+    ...[...new Set((guest.runtime ?? RUNTIME).map((f) => f.split("/")[0]))].map((d) => `-I${d}`),
     "-o",
     `${outDir}/${guest.name}.elf`,
     ...(guest.runtime ?? RUNTIME),

@@ -47,10 +47,11 @@ Deno.test("cli: no argument boots the default system (Dom0 and two PV DomUs) and
   const r = await cli([]);
   assert.equal(r.code, 0, r.err);
   assert.equal(r.err, "");
-  for (const name of ["dom0", "alpha", "beta"]) {
+  for (const [name, mode] of [["dom0", "pv"], ["alpha", "pv"], ["beta", "pv"], ["gamma", "hw"]]) {
     assert.match(r.out, new RegExp(`^\\[${name}\\] `, "m"), name);
-    assert.match(r.out, new RegExp(`^${name} +\\d+ +pv +shutdown \\(poweroff\\)`, "m"), name);
+    assert.match(r.out, new RegExp(`^${name} +\\d+ +${mode} +shutdown \\(poweroff\\)`, "m"), name);
   }
+  assert.match(r.out, /exits by reason \(hw\)/);
   assert.match(r.out, /virtual cycles by category/);
   assert.match(r.out, /hypercalls by operation/);
   // Deterministic: a second run prints the same bytes.
@@ -62,11 +63,16 @@ Deno.test("cli: --stats --json gives the per-domain summary as JSON", async () =
   assert.equal(r.code, 0, r.err);
   const last = r.out.trim().split("\n").at(-1)!;
   const s = JSON.parse(last);
-  assert.deepEqual(s.domains.map((d: { name: string }) => d.name), ["dom0", "alpha", "beta"]);
+  assert.deepEqual(s.domains.map((d: { name: string }) => d.name), [
+    "dom0",
+    "alpha",
+    "beta",
+    "gamma",
+  ]);
   for (const d of s.domains) {
     assert.ok(d.instructions > 0);
     assert.ok(d.cycles.total >= d.instructions);
-    assert.ok(Object.keys(d.hypercalls).length > 0);
+    assert.ok(Object.keys(d.mode === "hw" ? d.exits : d.hypercalls).length > 0);
   }
 });
 

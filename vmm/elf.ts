@@ -75,6 +75,11 @@ export interface ElfImage {
   notes: ElfNote[];
   /** `e_flags`: see EF_RISCV_RVC and friends. */
   flags: number;
+  /**
+   * Sections holding instructions (SHF_EXECINSTR, allocated, with file contents): their
+   * addresses and bytes. Empty when the image has no section headers.
+   */
+  code: { addr: number; bytes: Uint8Array }[];
 }
 
 const EHDR_SIZE = 52;
@@ -170,6 +175,8 @@ class Reader {
 interface SectionHeader {
   index: number;
   type: number;
+  flags: number;
+  addr: number;
   offset: number;
   size: number;
   link: number;
@@ -307,6 +314,9 @@ export function parseElf(bytes: Uint8Array, source = "ELF image"): ElfImage {
     entryPaddr,
     segments,
     symbols: readSymbols(r, sections),
+    code: sections
+      .filter((s) => s.type === 1 && (s.flags & 6) === 6)
+      .map((s) => ({ addr: s.addr, bytes: bytes.subarray(s.offset, s.offset + s.size) })),
     notes: readNotes(r, noteRegions),
     flags,
   };
@@ -319,6 +329,8 @@ function readSections(r: Reader, shoff: number, shnum: number): SectionHeader[] 
     const s: SectionHeader = {
       index: i,
       type: r.u32(sh + 4),
+      flags: r.u32(sh + 8),
+      addr: r.u32(sh + 12),
       offset: r.u32(sh + 16),
       size: r.u32(sh + 20),
       link: r.u32(sh + 24),

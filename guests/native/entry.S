@@ -1,0 +1,30 @@
+/*
+ * entry.S — entry of the native S-mode guest. It arrives in S-mode at the ELF entry with
+ * a0 = hart id and a1 = the device tree, as a kernel does after OpenSBI (or under belowzero's
+ * `--sbi` and `hw`). Sets gp and sp, clears .bss, installs the supervisor trap vector and
+ * calls main(hartid, dtb); main's return value is the exit status.
+ */
+    .file   "entry.S"
+    .section .text.init, "ax", @progbits
+    .globl _start
+_start:
+    .option push
+    .option norelax
+    la      gp, __global_pointer$
+    .option pop
+    la      sp, __stack_top
+    mv      s0, a0
+    mv      s1, a1
+    la      t0, __bss_start
+    la      t1, __bss_end
+1:  bgeu    t0, t1, 2f
+    sw      zero, 0(t0)
+    addi    t0, t0, 4
+    j       1b
+2:  la      t0, supervisor_trap
+    csrw    stvec, t0
+    call    rt_init
+    mv      a0, s0
+    mv      a1, s1
+    call    main
+    tail    exit
