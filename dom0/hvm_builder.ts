@@ -40,7 +40,10 @@ export function firstMachineModeInstruction(image: Uint8Array, name: string): st
   // executable segments, which may also hold read-only data.
   const regions = elf.code.length > 0
     ? elf.code
-    : elf.segments.filter((s) => (s.flags & 1) !== 0).map((s) => ({ addr: s.vaddr, bytes: s.data }));
+    : elf.segments.filter((s) => (s.flags & 1) !== 0).map((s) => ({
+      addr: s.vaddr,
+      bytes: s.data,
+    }));
   for (const s of regions) {
     const b = s.bytes;
     for (let i = 0; i + 1 < b.length;) {
