@@ -47,6 +47,8 @@ Options:
   --trace-events L   only these events, comma-separated (${Object.keys(EVENTS).join(", ")});
                      "guest" means all but the engine's own (${[...ENGINE_EVENTS].join(", ")}).
   --trace-domain D   only the events of domain D (a name or id; systems only).
+  --profile NAME     cost profile for hypervisor work (kernel/cost_profiles.json:
+                     core2, the default, or p4; systems only).
   --trace-format F   jsonl (one JSON object per line, the default) or chrome (the
                      Chrome trace event format; Perfetto opens it).
   --stats            print statistics on stderr when the run ends (bare), or
@@ -89,6 +91,7 @@ export async function main(args: string[]): Promise<number> {
         "trace-events": { type: "string" },
         "trace-format": { type: "string" },
         "trace-domain": { type: "string" },
+        profile: { type: "string" },
         stats: { type: "boolean" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -128,6 +131,7 @@ export async function main(args: string[]): Promise<number> {
     if (system !== undefined && system.domains.some((d) => d.mode !== "bare")) {
       if (v.disk !== undefined) throw new UserError("--disk applies to bare mode only");
       if (v.sbi) throw new UserError("--sbi applies to bare mode only");
+      if (v.profile !== undefined) system.costs = v.profile;
       if (v.bootargs !== undefined) { for (const d of system.domains) d.bootargs = v.bootargs; }
       return runSystemFile(
         system,
@@ -145,6 +149,7 @@ export async function main(args: string[]): Promise<number> {
     if (v["trace-domain"] !== undefined) {
       throw new UserError("--trace-domain applies to systems of pv domains");
     }
+    if (v.profile !== undefined) throw new UserError("--profile applies to systems of domains");
     if (system !== undefined) {
       const sys = system;
       if (sys.domains.length !== 1) {

@@ -1,0 +1,222 @@
+/**
+ * `deno task compare IMAGE [--profile NAME] [--json]` (issue 5, DESIGN §4, §9): runs the same
+ * workload under each technique that can host it and prints one table — outcome, guest
+ * instructions, virtual cycles and how they split, exits by reason, hypercalls, translation
+ * cache statistics and wall time — so the techniques can be compared on identical code.
+ *
+ * Techniques today: `bare` (the image owns the machine; an S-mode image gets belowzero's SBI
+ * firmware, as after OpenSBI) and `hw` (a hardware-assisted domain, for S-mode images). A PV
+ * build of the same workload can be added with `--pv IMAGE`. `trap` and `bt` are not
+ * available yet and are listed as such.
+ */
+
+import { parseArgs } from "node:util";
+import { Machine } from "../vmm/machine.ts";
+import { UserError } from "../vmm/errors.ts";
+import { Hypervisor } from "../kernel/hypervisor.ts";
+import { Dom0 } from "../dom0/dom0.ts";
+import { firstMachineModeInstruction } from "../dom0/hvm_builder.ts";
+import { summarize } from "../kernel/summary.ts";
+import { costProfile, DEFAULT_PROFILE } from "../kernel/costs.ts";
+
+/** One technique's run. */
+export interface CompareRow {
+  /** Technique. */
+  technique: string;
+  /** How it ended. */
+  outcome: string;
+  /** Guest instructions retired. */
+  instructions: number;
+  /** Virtual cycles from start to end. */
+  cycles: number;
+  /** Cycles charged to hypervisor work (exits, hypercalls, Dom0, switches …). */
+  overhead: number;
+  /** Exits by reason. */
+  exits: Record<string, number>;
+  /** Hypercalls. */
+  hypercalls: number;
+  /** Translation-cache blocks translated and chain hits (jit engine). */
+  jit: { blocks: number; chainHits: number } | null;
+  /** Wall-clock milliseconds. */
+  wallMs: number;
+  /** The guest's console output. */
+  console: string;
+}
+
+const MEMORY = 64 << 20;
+
+function bare(image: Uint8Array, name: string, smode: boolean): CompareRow {
+  let out = "";
+  const m = new Machine({
+    image,
+    imageName: name,
+    ramSize: MEMORY,
+    console: { put: (b) => (out += String.fromCharCode(b)) },
+    sbi: smode,
+    maxInsns: 2_000_000_000,
+  });
+  const t0 = performance.now();
+  const o = m.runFor();
+  const wallMs = performance.now() - t0;
+  return {
+    technique: smode ? "bare (sbi)" : "bare",
+    outcome: o.kind === "exit" ? `exit ${o.code}` : o.kind,
+    instructions: m.hart.retired,
+    cycles: m.hart.now,
+    overhead: 0,
+    exits: {},
+    hypercalls: 0,
+    jit: m.jit ? { blocks: m.jit.stats.blocks, chainHits: m.jit.stats.chainHits } : null,
+    wallMs,
+    console: out,
+  };
+}
+
+function domain(image: Uint8Array, name: string, mode: "hw" | "pv", profile: string): CompareRow {
+  const hv = new Hypervisor({
+    memory: MEMORY + (8 << 20),
+    costs: profile,
+    maxInsns: 2_000_000_000,
+  });
+  let out = "";
+  const dom0 = new Dom0(hv, (_d, line) => (out += line + "\n"));
+  hv.attach(dom0);
+  const d = dom0.toolstack.create({ name, image, memory: MEMORY, mode });
+  dom0.toolstack.start(d);
+  const t0 = performance.now();
+  const o = hv.run();
+  const wallMs = performance.now() - t0;
+  const s = summarize(hv).domains[0];
+  const v = d.vcpus[0];
+  const jit = v.machine?.jit ?? null;
+  return {
+    technique: mode,
+    outcome: o.kind === "done" ? s.state : o.kind,
+    instructions: s.instructions,
+    cycles: v.hart.now,
+    overhead: s.cycles.total - s.cycles.insn,
+    exits: s.exits,
+    hypercalls: Object.values(s.hypercalls).reduce((a, b) => a + b, 0),
+    jit: jit ? { blocks: jit.stats.blocks, chainHits: jit.stats.chainHits } : null,
+    wallMs,
+    console: out,
+  };
+}
+
+/** Runs `image` (and the PV build `pv`, if given) under every technique that can host it. */
+export function compare(
+  image: Uint8Array,
+  name: string,
+  opts: { profile?: string; pv?: Uint8Array } = {},
+): { rows: CompareRow[]; unavailable: string[]; profile: string } {
+  const profile = opts.profile ?? DEFAULT_PROFILE;
+  costProfile(profile); // a bad name fails here, before anything runs
+  const smode = firstMachineModeInstruction(image, name) === null;
+  const rows = [bare(image, name, smode)];
+  if (smode) rows.push(domain(image, name, "hw", profile));
+  if (opts.pv) rows.push(domain(opts.pv, name, "pv", profile));
+  return { rows, unavailable: ["trap", "bt"], profile };
+}
+
+function table(head: string[], rows: (string | number)[][]): string {
+  const cells = [head, ...rows.map((r) => r.map(String))];
+  const w = head.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  return cells.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  "))
+    .join("\n");
+}
+
+/** The comparison as text. */
+export function formatCompare(r: ReturnType<typeof compare>): string {
+  const reasons = [...new Set(r.rows.flatMap((x) => Object.keys(x.exits)))].sort();
+  const base = r.rows[0].cycles;
+  const lines = [
+    `cost profile: ${r.profile}`,
+    "",
+    table(
+      [
+        "technique",
+        "outcome",
+        "instructions",
+        "cycles",
+        "× bare",
+        "overhead",
+        ...reasons.map((x) => `exits ${x}`),
+        "hypercalls",
+        "blocks",
+        "chain hits",
+        "wall ms",
+      ],
+      r.rows.map((x) => [
+        x.technique,
+        x.outcome,
+        x.instructions,
+        x.cycles,
+        (x.cycles / base).toFixed(3),
+        x.overhead,
+        ...reasons.map((k) => x.exits[k] ?? 0),
+        x.hypercalls,
+        x.jit?.blocks ?? "-",
+        x.jit?.chainHits ?? "-",
+        x.wallMs.toFixed(1),
+      ]),
+    ),
+  ];
+  const outs = new Set(r.rows.filter((x) => x.technique !== "pv").map((x) => x.console));
+  lines.push("");
+  lines.push(
+    outs.size === 1
+      ? "console output: identical under every technique"
+      : "console output: differs between techniques (a guest that prints times it measured " +
+        "feels its hypervisor)",
+  );
+  lines.push(`not available yet: ${r.unavailable.join(", ")}`);
+  return lines.join("\n");
+}
+
+/** The `compare` command; returns the exit status. */
+export function compareMain(args: string[]): number {
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        profile: { type: "string" },
+        pv: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+    if (values.help) {
+      console.log(
+        "usage: deno task compare IMAGE [--pv PV_IMAGE] [--profile NAME] [--json]\n\n" +
+          "Runs IMAGE bare and under every technique that can host it, and prints virtual\n" +
+          "cycles, exits by reason, hypercalls, translation-cache statistics and wall time.",
+      );
+      return 0;
+    }
+    if (positionals.length !== 1) throw new UserError("expected one IMAGE");
+    const read = (p: string) => {
+      try {
+        return Deno.readFileSync(p);
+      } catch {
+        throw new UserError(`${p}: cannot read the image`);
+      }
+    };
+    const file = positionals[0];
+    const name = file.replace(/^.*\//, "").replace(/\.elf$/, "");
+    const r = compare(read(file), name, {
+      profile: values.profile,
+      pv: values.pv === undefined ? undefined : read(values.pv),
+    });
+    console.log(values.json ? JSON.stringify(r) : formatCompare(r));
+    return 0;
+  } catch (e) {
+    if (e instanceof UserError || (e instanceof TypeError && /option/i.test(e.message))) {
+      console.error(`belowzero compare: ${(e as Error).message.split("\n")[0]}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) Deno.exit(compareMain(Deno.args));
