@@ -48,7 +48,7 @@ Options:
                      "guest" means all but the engine's own (${[...ENGINE_EVENTS].join(", ")}).
   --trace-domain D   only the events of domain D (a name or id; systems only).
   --profile NAME     cost profile for hypervisor work (kernel/cost_profiles.json:
-                     core2, the default, or p4; systems only).
+                     core2, the default, p4 or modern; systems only).
   --trace-format F   jsonl (one JSON object per line, the default) or chrome (the
                      Chrome trace event format; Perfetto opens it).
   --stats            print statistics on stderr when the run ends (bare), or

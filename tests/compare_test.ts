@@ -24,11 +24,13 @@ Deno.test("compare: an S-mode kernel runs bare (with SBI) and under hw on identi
   assert.match(text, /not available yet: trap, bt/);
 });
 
-Deno.test("compare: an older cost profile makes the same exits dearer", () => {
+Deno.test("compare: older cost profiles make the same exits dearer", () => {
   const core2 = compare(image("native"), "native", { profile: "core2" }).rows[1];
   const p4 = compare(image("native"), "native", { profile: "p4" }).rows[1];
+  const modern = compare(image("native"), "native", { profile: "modern" }).rows[1];
   assert.deepEqual(p4.exits, core2.exits);
-  assert.ok(p4.overhead > core2.overhead);
+  assert.deepEqual(modern.exits, core2.exits);
+  assert.ok(p4.overhead > core2.overhead && core2.overhead > modern.overhead);
 });
 
 Deno.test("compare: an M-mode image runs bare only; a PV build can be added", () => {
