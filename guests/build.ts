@@ -77,6 +77,12 @@ const GUESTS: Guest[] = [
     runtime: ["native/entry.S", "rt/rt.c"],
     ldscript: "native/link.ld",
   },
+  {
+    name: "nanobench",
+    sources: ["nanobench/nanobench.c", "nanobench/user.S"],
+    runtime: ["nanobench/entry.S", "rt/rt.c"],
+    ldscript: "nanobench/link.ld",
+  },
 ];
 
 /**

@@ -13,6 +13,7 @@ export const COST_KINDS = [
   "insn",
   "hypercall",
   "exit",
+  "walk",
   "dom0",
   "pte",
   "upcall",

@@ -356,6 +356,7 @@ export class Hypervisor implements KernelView {
     d.maxVcpus = d.vcpus.length;
     d.mode = "hw";
     v.initialised = true;
+    h.stage2Cycles = h.stage2Refs * this.costs.walk;
     return v;
   }
 
@@ -765,8 +766,10 @@ export class Hypervisor implements KernelView {
 
   /** Runs a hardware-assisted vCPU's machine until `until` and acts on how it stopped. */
   private runMachine(v: Vcpu, m: Machine, until: number): void {
-    const d = v.dom;
+    const d = v.dom, h = v.hart;
+    const walks = h.stats.stage2Walks;
     const o = m.runFor(Math.max(1, until - v.hart.now));
+    d.stats.cycles.walk += (h.stats.stage2Walks - walks) * h.stage2Cycles;
     if (o.kind === "yield") {
       if (m.waitUntil !== null) {
         // A wfi exit: blocked until its timer deadline (or forever), like a poll with no port.

@@ -1348,6 +1348,7 @@ interface GuestCase {
 
 import { parseElf } from "../vmm/elf.ts";
 import { NOTE_NAME } from "../kernel/abi.ts";
+import { firstMachineModeInstruction } from "../dom0/hvm_builder.ts";
 
 const guestCases: GuestCase[] = [];
 for (const e of [...Deno.readDirSync(GUEST_DIR)].sort((u, v) => u.name.localeCompare(v.name))) {
@@ -1356,8 +1357,12 @@ for (const e of [...Deno.readDirSync(GUEST_DIR)].sort((u, v) => u.name.localeCom
   // PV kernels run on the hypervisor; tests/pv_engine_test.ts compares engines on them.
   const notes = parseElf(Deno.readFileSync(new URL(e.name, GUEST_DIR)), e.name).notes;
   if (notes.some((n) => n.name === NOTE_NAME)) continue;
-  // The S-mode kernel starts under belowzero's SBI firmware, as it would after OpenSBI.
-  guestCases.push({ name, file: e.name, opts: () => (name === "native" ? { sbi: true } : {}) });
+  // S-mode kernels (no M-mode instruction) start under belowzero's SBI firmware, as after
+  // OpenSBI; the others own the machine from M-mode.
+  const smode =
+    firstMachineModeInstruction(Deno.readFileSync(new URL(e.name, GUEST_DIR)), e.name) ===
+      null;
+  guestCases.push({ name, file: e.name, opts: () => (smode ? { sbi: true } : {}) });
   if (name === "disk") {
     for (const v of [1, 2] as const) {
       guestCases.push({

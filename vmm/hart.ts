@@ -175,6 +175,8 @@ export class Hart {
     interrupts: 0,
     tlbMisses: 0,
     walkRefs: 0,
+    /** Stage-2 walks (two-stage translation only). */
+    stage2Walks: 0,
     decodes: 0,
     codeInvalidations: 0,
   };
@@ -268,6 +270,8 @@ export class Hart {
    * translated (Sv32x4: 2 references each), and the page walker counts them (DESIGN §5).
    */
   stage2Refs = 0;
+  /** Virtual cycles each stage-2 walk costs (the hypervisor's cost model sets it). */
+  stage2Cycles = 0;
 
   /** Trap entry (Priv §3.1.6.1, §3.1.7, §4.1.1): delegation, cause, tval, stack of enables. */
   trap(cause: number, tval: number, interrupt: boolean): void {

@@ -27,8 +27,8 @@ const ACCESS_FAULT = [CAUSE.FETCH_ACCESS, CAUSE.LOAD_ACCESS, CAUSE.STORE_ACCESS]
  */
 export function translate(h: Hart, va: number, acc: Access, len: number): number {
   const priv = acc === ACC_FETCH ? h.priv : dataPriv(h);
-  // The final guest-physical address goes through stage 2 too (0 refs when bare).
-  h.stats.walkRefs += h.stage2Refs;
+  // The final guest-physical address goes through stage 2 too (nothing when bare).
+  if (h.stage2Refs !== 0) stage2(h);
   if (priv === PRV_M || (h.satp >>> 31) === 0) return pmpChecked(h, va >>> 0, len, acc, priv, va);
   const bus = h.bus;
   let table = (h.satp & 0x3fffff) * 4096;
@@ -36,7 +36,8 @@ export function translate(h: Hart, va: number, acc: Access, len: number): number
     const vpn = level === 1 ? va >>> 22 : (va >>> 12) & 0x3ff;
     const pteAddr = table + vpn * 4;
     const off = bus.ramOffset(pteAddr, 4);
-    h.stats.walkRefs += 1 + h.stage2Refs;
+    h.stats.walkRefs++;
+    if (h.stage2Refs !== 0) stage2(h); // the guest's table entry is itself guest-physical
     // The walk's own accesses are S-mode loads as far as PMP is concerned (§3.7.1).
     if (off < 0 || !h.pmp.allows(pteAddr, 4, ACC_LOAD, PRV_S)) {
       h.raise(ACCESS_FAULT[acc], va);
@@ -63,6 +64,13 @@ export function translate(h: Hart, va: number, acc: Access, len: number): number
   }
   h.raise(PAGE_FAULT[acc], va);
   return -1;
+}
+
+/** One stage-2 walk (two-stage translation): its references are counted and cost time. */
+function stage2(h: Hart): void {
+  h.stats.walkRefs += h.stage2Refs;
+  h.stats.stage2Walks++;
+  h.overhead += h.stage2Cycles;
 }
 
 /** Leaf permission check for an access at effective privilege `priv`. */
