@@ -442,7 +442,13 @@ function printStats(m: Machine, o: Outcome, wallMs: number, json: boolean): void
     console.error(JSON.stringify(s));
     return;
   }
-  const rows = Object.entries(s).map(([k, val]) =>
+  // Nested groups (the translation cache's counters) print as "jit.blocks" and so on.
+  const flat: [string, unknown][] = Object.entries(s).flatMap(([k, val]) =>
+    typeof val === "object" && val !== null
+      ? Object.entries(val).map(([k2, v2]) => [`${k}.${k2}`, v2] as [string, unknown])
+      : [[k, val] as [string, unknown]]
+  );
+  const rows = flat.map(([k, val]) =>
     `  ${k.padEnd(18)} ${typeof val === "number" && !Number.isInteger(val) ? val.toFixed(3) : val}`
   );
   console.error(["belowzero statistics:", ...rows].join("\n"));
