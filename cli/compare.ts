@@ -161,7 +161,12 @@ export function formatCompare(r: ReturnType<typeof compare>): string {
       ]),
     ),
   ];
-  const outs = new Set(r.rows.filter((x) => x.technique !== "pv").map((x) => x.console));
+  // Dom0's console backend hands over whole lines without carriage returns: compare likewise.
+  const norm = (t: string) => {
+    const s = t.replace(/\r/g, "");
+    return s === "" || s.endsWith("\n") ? s : s + "\n";
+  };
+  const outs = new Set(r.rows.filter((x) => x.technique !== "pv").map((x) => norm(x.console)));
   lines.push("");
   lines.push(
     outs.size === 1

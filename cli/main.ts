@@ -29,8 +29,9 @@ Dom0 and two paravirtual DomUs on the microkernel.
 
 Options:
   --mode MODE        how guests run: bare (the image owns the machine, no
-                     hypervisor) or pv (a paravirtual kernel on the microkernel;
-                     with a system file, every domain). trap, bt and hw are not
+                     hypervisor), pv (a paravirtual kernel on the microkernel) or
+                     hw (an unmodified S-mode kernel, hardware-assisted, with SBI);
+                     with a system file, for every domain. trap and bt are not
                      available yet.
   --engine ENGINE    jit (the translation cache; the default) or interp (the
                      reference interpreter). Both give identical results.
@@ -123,6 +124,7 @@ export async function main(args: string[]): Promise<number> {
           bootargs,
         }],
         links: [],
+        single: true,
       };
     }
     if (system !== undefined && v.mode !== undefined) {

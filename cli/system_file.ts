@@ -60,6 +60,8 @@ export interface SystemSpec {
   costs?: string;
   /** Interdomain links: [server, client] domain names. */
   links: [string, string][];
+  /** Made from one image on the command line: the exit status is that guest's own. */
+  single?: boolean;
 }
 
 const TOP_KEYS = new Set(["name", "domains", "pcpus", "memory", "costs", "links"]);

@@ -113,6 +113,11 @@ export function runPvSystem(spec: SystemSpec, o: SystemRunOptions): SystemRunRes
   o.write(o.json ? JSON.stringify(summary) + "\n" : "\n" + formatSummary(summary) + "\n");
   if (outcome.kind === "budget") return { status: 124, message: "instruction budget exhausted" };
   if (outcome.kind === "halt") return { status: 1, message: outcome.reason };
+  const only = [...byName.values()];
+  if (spec.single && only.length === 1 && only[0].mode === "hw" && only[0].exitCode !== 0) {
+    // One unmodified guest: its exit status is its own (test finisher or SBI reset reason).
+    return { status: only[0].exitCode & 0xff };
+  }
   const bad = [...byName.values()].filter((d) => d.shutdownReason !== SHUTDOWN.poweroff);
   if (bad.length > 0) {
     return {

@@ -92,6 +92,11 @@ export class Clint implements MmioDevice {
     for (let h = 0; h < this.cmp.length; h++) this.setMtip(h, now >= this.cmp[h]);
   }
 
+  /** Converts a guest-visible `mtime` value to the time source's ticks (removes the offset). */
+  toSource(t: number): number {
+    return t - this.offset;
+  }
+
   /**
    * The smallest time-source `mtime` at which a currently clear MTIP becomes set;
    * Infinity if none. This is in {@link TimeSource.mtime} units: it equals the

@@ -34,16 +34,23 @@ export interface HvmOptions {
  * M-level CSR, or `mret`), as text with its address; null if there is none.
  */
 export function firstMachineModeInstruction(image: Uint8Array, name: string): string | null {
-  if (!isElf(image)) return null; // a raw binary: nothing tells code from data
+  if (!isElf(image)) {
+    // A raw binary: nothing tells code from data, so all of it is looked at.
+    return scan([{ addr: 0x8000_0000, bytes: image }]);
+  }
   const elf = parseElf(image, name);
   // Instructions only: the executable sections, or (without section headers) the
   // executable segments, which may also hold read-only data.
-  const regions = elf.code.length > 0
-    ? elf.code
-    : elf.segments.filter((s) => (s.flags & 1) !== 0).map((s) => ({
+  return scan(
+    elf.code.length > 0 ? elf.code : elf.segments.filter((s) => (s.flags & 1) !== 0).map((s) => ({
       addr: s.vaddr,
       bytes: s.data,
-    }));
+    })),
+  );
+}
+
+/** The first M-mode instruction in `regions`, or null. */
+function scan(regions: { addr: number; bytes: Uint8Array }[]): string | null {
   for (const s of regions) {
     const b = s.bytes;
     for (let i = 0; i + 1 < b.length;) {

@@ -32,7 +32,8 @@ export class PageRules {
   /** Frame-table index of `mfn` if `d` owns it, else -1. */
   private owned(d: Domain, mfn: number): number {
     const f = this.k.frames, i = f.index(mfn);
-    return i >= 0 && f.owner[i] === d.id ? i : -1;
+    // A hw domain's frames are its guest RAM, never PV page tables or mappings.
+    return i >= 0 && f.owner[i] === d.id && d.mode === "pv" ? i : -1;
   }
 
   /** Takes a use of frame `i` as type `t` (Xen's get_page_type). */

@@ -194,7 +194,7 @@ export class Toolstack {
       }
       case DOMCTL.max_vcpus: {
         const n = w[DOMCTL_WORDS.max_vcpus.count];
-        if (n < d.vcpus.length || n > MAX_VCPUS) return -EINVAL;
+        if (n < d.vcpus.length || n > MAX_VCPUS || d.mode === "hw") return -EINVAL;
         k.addVcpus(d, n);
         return 0;
       }

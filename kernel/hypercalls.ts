@@ -116,6 +116,16 @@ export class Hypercalls {
     return this.hv.domain(domid) ?? -ESRCH;
   }
 
+  /**
+   * The target of a memory-management call. A hardware-assisted domain's RAM is a fixed
+   * run of frames its machine addresses directly, and its page tables are its own: nobody
+   * may type, map or take back its frames (EINVAL).
+   */
+  private mmTarget(v: Vcpu, domid: number): Domain | number {
+    const t = this.target(v, domid);
+    return typeof t !== "number" && t.mode === "hw" ? -EINVAL : t;
+  }
+
   /** One round trip to Dom0, charged to the caller. */
   private dom0(v: Vcpu): void {
     v.dom.stats.dom0Calls++;
@@ -151,7 +161,7 @@ export class Hypercalls {
   ): number {
     const [reqs, count, donePtr, foreign] = a;
     if (count < 0 || count > MAX_BATCH) return -EINVAL;
-    const t = this.target(v, foreign);
+    const t = this.mmTarget(v, foreign);
     if (typeof t === "number") return t;
     this.dom0(v);
     let done = 0, r = 0;
@@ -286,7 +296,7 @@ export class Hypercalls {
     readWords(h, arg, w, MEMORY_RESERVATION.size / 4);
     const [start, n, order, , domid] = w;
     if (order !== 0 || n > MAX_BATCH) return -EINVAL;
-    const t = this.target(v, domid);
+    const t = this.mmTarget(v, domid);
     if (typeof t === "number") return t;
     this.dom0(v);
     let done = 0;

@@ -237,6 +237,7 @@ export class Hypervisor implements KernelView {
   /** Destroys a domain (KernelView). */
   destroyDomain(d: Domain): void {
     if (d.dying) return;
+    if (!d.finished) this.flushConsole(d);
     d.dying = true;
     for (const v of d.vcpus) {
       this.stopVcpu(v);
@@ -332,6 +333,10 @@ export class Hypervisor implements KernelView {
           this.charge(v, "dom0");
         }
         this.record(v, EV.exit, d, EXIT_CODES[kind], addr);
+      },
+      insnsLeft: () => {
+        const v = d.vcpus[0];
+        return v === undefined ? Infinity : this.maxInsns - this.executedBefore - v.hart.executed;
       },
       shouldYield: () => {
         const v = d.vcpus[0];

@@ -48,6 +48,9 @@ export const SBI_SPEC_VERSION = 2 << 24;
  * ("bz"), which no listed implementation uses.
  */
 export const SBI_IMPL_ID = 0x627a;
+/** Most bytes one DBCN read or write transfers. */
+export const DBCN_MAX = 4096;
+
 /** Implementation version: belowzero's, 1.0. */
 export const SBI_IMPL_VERSION = 0x10000;
 
@@ -92,7 +95,7 @@ export class SbiFirmware {
   /** Performs the call in `h`'s registers and resumes after the ecall. */
   call(h: Hart): void {
     const eid = h.x[17] >>> 0, fid = h.x[16] >>> 0;
-    const name = NAMES.get(eid) ?? `0x${eid.toString(16)}`;
+    const name = NAMES.get(eid) ?? "unknown";
     this.stats.set(name, (this.stats.get(name) ?? 0) + 1);
     const [err, val] = this.dispatch(h, eid, fid);
     if (eid === SBI_EXT.LEGACY_PUTCHAR || eid === SBI_EXT.LEGACY_GETCHAR) {
@@ -134,7 +137,12 @@ export class SbiFirmware {
         if (fid !== 0) return [NOT_SUPPORTED, 0];
         // stime_value is 64-bit: a0 low, a1 high on rv32. Setting it clears STIP.
         h.setPending(IRQ.STI, false);
-        p.setTimer((a[10] >>> 0) + (a[11] >>> 0) * 2 ** 32);
+        {
+          // All ones means "never" (SBI v2.0 §6.1); anything past 2^53 is as good as never
+          // and would not stay exact in a number.
+          const at = (a[10] >>> 0) + (a[11] >>> 0) * 2 ** 32;
+          p.setTimer(at >= 2 ** 53 ? Infinity : at);
+        }
         return [SUCCESS, 0];
       case SBI_EXT.IPI: {
         if (fid !== 0) return [NOT_SUPPORTED, 0];
@@ -181,7 +189,9 @@ export class SbiFirmware {
           return [SUCCESS, 0];
         }
         if (fid > 1) return [NOT_SUPPORTED, 0];
-        const n = a[10] >>> 0, lo = a[11] >>> 0, hi = a[12] >>> 0;
+        // At most a page per call (the specification allows partial transfers; the caller
+        // loops), so one call cannot tie the simulator up with the guest's whole RAM.
+        const n = Math.min(a[10] >>> 0, DBCN_MAX), lo = a[11] >>> 0, hi = a[12] >>> 0;
         if (hi !== 0) return [INVALID_ADDRESS, 0];
         const bus = h.bus;
         const off = bus.ramOffset(lo, n);

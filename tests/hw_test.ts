@@ -180,3 +180,86 @@ Deno.test("hw: both engines give the same run and trace", () => {
   assert.deepEqual(i.lines, j.lines);
   assert.equal(i.trace, j.trace);
 });
+
+Deno.test("hw: fetch-TLB conflicts cost the same under both engines (jump cache refills too)", () => {
+  // A call to code 4 MiB + 256 bytes away: both pages share one fetch-TLB slot.
+  const g = kernel(`
+  li s2, 2000
+loop:
+  la t0, far
+  jalr ra, 0(t0)
+  addi s2, s2, -1
+  bnez s2, loop
+  li a0, 0
+  li a1, 0
+${sbi(SBI_EXT.SRST)}
+h: j h
+  .space ${0x400000 + 0x100}
+far:
+  addi s3, s3, 1
+  ret
+`);
+  const run = (engine: "jit" | "interp") => {
+    const s = runSystem([{ image: g, name: "hw", mode: "hw", memory: 16 << 20 }], { engine });
+    const h = s.doms[0].vcpus[0].hart;
+    return [h.now, h.stats.tlbMisses, h.stats.walkRefs, s.doms[0].stats.cycles.walk];
+  };
+  const j = run("jit"), i = run("interp");
+  assert.deepEqual(j, i);
+  assert.ok((j[1] as number) > 4000, "the two pages evict each other");
+});
+
+Deno.test("hw: nobody may type, map or take back a hw domain's frames", () => {
+  const s = boot([
+    { image: pvImageFn(spin(10)), name: "dom0", privileged: true },
+    { image: guest(1), name: "native", mode: "hw", memory: 4 << 20 },
+  ]);
+  const [d0, hw] = s.doms;
+  const f = s.hv.frames;
+  const frame = f.ownedBy(hw.id)[10];
+  // Page rules treat them as nobody's: no pin, no mapping, not even by Dom0 on its behalf.
+  assert.equal(s.dom0.rules.pin(hw, frame, 1), -1);
+  assert.equal(s.dom0.rules.newBase(d0.vcpus[0], frame), -1);
+  // The hypercalls that would retype or reclaim them refuse the domain outright.
+  const asm = `
+  la t0, ext
+  la t1, resv
+  sw t0, 0(t1)
+  li a7, 12
+  li a0, 1              # decrease_reservation
+  mv a1, t1
+  ecall
+  la t2, out
+  sw a0, 0(t2)
+  la t0, op
+  li a7, 26             # mmuext_op(pin L1 of the hw frame), foreigndom = hw
+  mv a0, t0
+  li a1, 1
+  li a2, 0
+  li a3, ${hw.id}
+  ecall
+  la t2, out
+  sw a0, 4(t2)
+  la a1, out
+  sw zero, 8(a1)
+  addi a1, a1, 8
+  li a0, 2
+  li a7, 29
+  ecall
+stop:
+  j stop
+ext: .word ${frame}
+resv: .word 0, 1, 0, 0, ${hw.id}
+op: .word 0, ${frame}, 0
+out: .word 1, 1, 0
+`;
+  const r = runSystem([
+    { image: pvImageFn(asm), name: "dom0", privileged: true },
+    { image: guest(1), name: "native", mode: "hw", memory: 4 << 20 },
+  ]);
+  const dom0 = r.doms[0];
+  const calls = r.trace.records({ dom: dom0.id, events: new Set(["hypercall"]) });
+  const results = calls.filter((c) => c.op === 12 || c.op === 26).map((c) => c.result);
+  assert.deepEqual(results, [-22, -22]);
+  assert.equal(r.doms[1].shutdownReason, 0, "the hw guest runs on untouched");
+});

@@ -241,3 +241,31 @@ Deno.test("sbi: a trap that nothing in S-mode handles halts with a clear reason"
   // The illegal instruction is delegated to S-mode; with stvec 0 the handler cannot be fetched.
   assert.equal(o.kind, "halt");
 });
+
+Deno.test("sbi: a DBCN write transfers at most a page per call and says how much", () => {
+  const { m, out } = run(`
+  li a0, 100000
+  li a1, 0x80000000
+  li a2, 0
+${sbi(SBI_EXT.DBCN, 0)}
+  mv s0, a0
+  mv s1, a1
+${shutdown()}
+`);
+  assert.deepEqual([reg(m, 8), reg(m, 9)], [0, 4096]);
+  assert.equal(out.length, 4096);
+});
+
+Deno.test("sbi: set_timer(-1) means never; a guest then waiting for it halts cleanly", () => {
+  const { o } = run(`
+  li t0, 0x20
+  csrw sie, t0
+  li a0, -1
+  li a1, -1
+${sbi(SBI_EXT.TIME)}
+  csrsi sstatus, 2
+  wfi
+${shutdown()}
+`);
+  assert.equal(o.kind, "halt");
+});

@@ -84,6 +84,12 @@ export function buildJit(
         if (jcTag[j] === pc && jcCtx[j] === h.fctx && jb !== null && jb.valid) {
           b = jb;
           jumpCacheHits++;
+          // The interpreter looks the page up in the fetch TLB here, and a miss refills it
+          // (and costs time under two-stage translation): so must the JIT, or the engines'
+          // clocks drift apart. The jump cache is emptied on every flush, so the refill
+          // cannot fault.
+          const t = (pc >>> 12) & TLB_MASK;
+          if (ftag[t] !== ((pc >>> 12) | h.fctx)) h.fetchSlow(pc);
         } else {
           // Translate pc through the fetch TLB (as the interpreter does at a block start).
           const t = (pc >>> 12) & TLB_MASK;

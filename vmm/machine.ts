@@ -85,6 +85,8 @@ export interface HostedHooks {
   exit(kind: ExitKind, addr: number): void;
   /** Whether the hypervisor wants the pCPU back now (checked at every event point). */
   shouldYield(): boolean;
+  /** Instructions left in the hypervisor's budget (the next event point comes no later). */
+  insnsLeft(): number;
 }
 
 /** The execution engines. */
@@ -137,8 +139,9 @@ export class Machine implements HartHost {
   private readonly hosted?: HostedHooks;
   /** SBI timer deadline in mtime ticks (Infinity: none). */
   private sbiTimer = Infinity;
-  /** Console input waiting for SBI getchar. */
-  private readonly sbiInput: number[] = [];
+  /** Console input waiting for SBI getchar, and the next byte to hand out. */
+  private sbiInput: Uint8Array = new Uint8Array(0);
+  private sbiInputAt = 0;
 
   private outcome: Outcome | null = null;
   private readonly maxInsns: number;
@@ -201,6 +204,11 @@ export class Machine implements HartHost {
     const loaded = this.load(opts.image, name);
     this.entry = loaded.entry;
     if (loaded.tohost !== undefined) {
+      for (const [sym, at] of [["tohost", loaded.tohost], ["fromhost", loaded.fromhost]] as const) {
+        if (at !== undefined && this.bus.ramOffset(at, 8) < 0) {
+          throw new UserError(`${name}: its ${sym} symbol (0x${at.toString(16)}) lies outside RAM`);
+        }
+      }
       this.htif = new Htif(this.bus, loaded.tohost, loaded.fromhost ?? null, consolePort, power);
       const r = this.htif.range();
       this.bus.watch(r.base, r.size, this.htif);
@@ -260,7 +268,7 @@ export class Machine implements HartHost {
         h.nextEvent = 0;
       },
       putchar: (b) => consolePort.put(b),
-      getchar: () => this.sbiInput.shift() ?? -1,
+      getchar: () => this.sbiInputAt < this.sbiInput.length ? this.sbiInput[this.sbiInputAt++] : -1,
       reset: (reset, failure) => (reset ? power.reset() : power.exit(failure ? 1 : 0)),
       harts: 1,
       ipi: () => {
@@ -373,7 +381,9 @@ export class Machine implements HartHost {
         if ((h.mip & h.mie) !== 0) {
           h.waiting = false;
         } else {
-          const d = Math.min(this.clint.nextDeadline(), this.sbiTimer);
+          let d = Math.min(this.clint.nextDeadline(), this.clint.toSource(this.sbiTimer));
+          // A deadline already behind us cannot wake anything: only interrupts can.
+          if (d * CYCLES_PER_TICK <= h.now) d = Infinity;
           if (this.hosted) {
             // A wfi exit: the hypervisor blocks the vCPU until the deadline.
             this.waitUntil = d === Infinity ? Infinity : d * CYCLES_PER_TICK;
@@ -402,8 +412,10 @@ export class Machine implements HartHost {
       }
       if (this.hosted && h.takeableInterrupts() !== 0) this.hosted.exit("irq", h.pc);
       h.takeInterrupt();
-      let next = Math.min(this.clint.nextDeadline(), this.sbiTimer) * CYCLES_PER_TICK;
+      let next = Math.min(this.clint.nextDeadline(), this.clint.toSource(this.sbiTimer)) *
+        CYCLES_PER_TICK;
       if (this.maxInsns !== Infinity) next = Math.min(next, h.now + (this.maxInsns - h.executed));
+      if (this.hosted) next = Math.min(next, h.now + Math.max(0, this.hosted.insnsLeft()));
       h.nextEvent = Math.min(next, this.sliceEnd);
       return;
     }
@@ -429,7 +441,14 @@ export class Machine implements HartHost {
   /** Feeds host console input to the UART (and HTIF). */
   input(bytes: Uint8Array): void {
     this.uart.receive(bytes);
-    if (this.sbi) this.sbiInput.push(...bytes);
+    if (this.sbi) {
+      const rest = this.sbiInput.subarray(this.sbiInputAt);
+      const q = new Uint8Array(rest.length + bytes.length);
+      q.set(rest);
+      q.set(bytes, rest.length);
+      this.sbiInput = q;
+      this.sbiInputAt = 0;
+    }
     this.htif?.receive(bytes);
     this.hart.nextEvent = 0;
   }
