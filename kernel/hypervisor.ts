@@ -40,7 +40,13 @@ import { Hypercalls } from "./hypercalls.ts";
 import { UserError } from "../vmm/errors.ts";
 
 /** Trace codes of exit reasons. */
-export const EXIT_CODES: Readonly<Record<ExitKind, number>> = { sbi: 0, mmio: 1, wfi: 2, irq: 3 };
+export const EXIT_CODES: Readonly<Record<ExitKind, number>> = {
+  sbi: 0,
+  mmio: 1,
+  wfi: 2,
+  irq: 3,
+  fault: 4,
+};
 
 /** Cycles per nanosecond of system time are CORE_HZ / 1e9: 10 ns per cycle at 100 MHz. */
 export const NS_PER_CYCLE = 1e9 / CORE_HZ;

@@ -263,3 +263,29 @@ out: .word 1, 1, 0
   assert.deepEqual(results, [-22, -22]);
   assert.equal(r.doms[1].shutdownReason, 0, "the hw guest runs on untouched");
 });
+
+Deno.test("hw: an access to unbacked guest-physical memory is a stage-2 fault exit", () => {
+  const g = kernel(`
+  la t0, handler
+  csrw stvec, t0
+  li t1, 0x60000000      # neither RAM nor a device
+  lw t2, 0(t1)
+  sw t2, 4(t1)
+  li a0, 0
+  li a1, 0
+${sbi(SBI_EXT.SRST)}
+hang:
+  j hang
+handler:
+  csrr t3, sepc
+  addi t3, t3, 4
+  csrw sepc, t3
+  sret
+`);
+  const s = runSystem([{ image: g, name: "hw", mode: "hw", memory: 4 << 20 }]);
+  const hw = s.doms[0];
+  assert.equal(hw.shutdownReason, 0);
+  assert.equal(hw.stats.exits.get("fault"), 2);
+  const rec = s.trace.records({ events: new Set(["exit"]) }).filter((r) => r.reason === 4);
+  assert.deepEqual(rec.map((r) => r.addr), ["0x60000000", "0x60000004"]);
+});

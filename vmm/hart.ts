@@ -265,6 +265,13 @@ export class Hart {
   onMmio: ((pa: number, write: boolean) => void) | null = null;
 
   /**
+   * Under two-stage translation, an access to a guest-physical address with neither RAM nor
+   * a device behind it is a stage-2 fault: the hypervisor sees it (and reflects an access
+   * fault into the guest). Told of each one; null when bare.
+   */
+  onUnbacked: ((pa: number) => void) | null = null;
+
+  /**
    * Memory references of one stage-2 walk (0: no second stage). With two stages, every
    * guest page-table access and the final guest-physical address are themselves
    * translated (Sv32x4: 2 references each), and the page walker counts them (DESIGN §5).
@@ -645,6 +652,7 @@ export class Hart {
       this.onMmio?.(pa, false);
       return d.read(pa - d.base, width);
     }
+    this.onUnbacked?.(pa);
     this.raise(faultCause, va);
     return 0;
   }
@@ -659,6 +667,7 @@ export class Hart {
       this.onMmio?.(pa, true);
       return d.write(pa - d.base, width, value);
     }
+    this.onUnbacked?.(pa);
     this.raise(CAUSE.STORE_ACCESS, va);
   }
 
@@ -671,6 +680,7 @@ export class Hart {
     if (pa < 0) return -1;
     const off = this.bus.ramOffset(pa, 2);
     if (off < 0) {
+      this.onUnbacked?.(pa);
       this.raise(CAUSE.FETCH_ACCESS, pc);
       return -1;
     }

@@ -74,7 +74,7 @@ export interface MachineOptions {
 }
 
 /** Why a hosted machine's guest left it (DESIGN §4, `hw`). */
-export type ExitKind = "sbi" | "mmio" | "wfi" | "irq";
+export type ExitKind = "sbi" | "mmio" | "wfi" | "irq" | "fault";
 
 /** How a hypervisor drives a hosted machine. */
 export interface HostedHooks {
@@ -238,6 +238,7 @@ export class Machine implements HartHost {
     if (this.hosted) {
       const hosted = this.hosted;
       hart.onMmio = (pa) => hosted.exit("mmio", pa);
+      hart.onUnbacked = (pa) => hosted.exit("fault", pa);
       hart.stage2Refs = 2; // Sv32x4: two levels
     }
     hart.updateContext();
