@@ -18,22 +18,8 @@
  * and the benchmark pages at 0x40000000 through a leaf table of their own.
  */
 #include "rt.h"
+#include "sbi.h"
 #include "nanobench.h"
-
-/* ---- SBI ---------------------------------------------------------------------------- */
-
-struct sbiret {
-  long error, value;
-};
-static struct sbiret sbi(long ext, long fid, long a0, long a1) {
-  register long r0 __asm__("a0") = a0, r1 __asm__("a1") = a1;
-  register long r6 __asm__("a6") = fid, r7 __asm__("a7") = ext;
-  __asm__ volatile("ecall" : "+r"(r0), "+r"(r1) : "r"(r6), "r"(r7) : "memory");
-  return (struct sbiret){r0, r1};
-}
-
-#define SBI_BASE 0x10
-#define SBI_SRST 0x53525354
 
 static void __attribute__((noreturn)) poweroff(int failed) {
   sbi(SBI_SRST, 0, 0, failed ? 1 : 0); /* shutdown; reason 1 = system failure */

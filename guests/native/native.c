@@ -5,21 +5,7 @@
  * It runs bare with `--sbi`, and as a `hw` domain beside paravirtual ones.
  */
 #include "rt.h"
-
-/* An SBI call: a7 = extension, a6 = function; error in a0, value in a1 (SBI v2.0 §3). */
-struct sbiret {
-  long error, value;
-};
-static struct sbiret sbi(long ext, long fid, long a0, long a1) {
-  register long r0 __asm__("a0") = a0, r1 __asm__("a1") = a1;
-  register long r6 __asm__("a6") = fid, r7 __asm__("a7") = ext;
-  __asm__ volatile("ecall" : "+r"(r0), "+r"(r1) : "r"(r6), "r"(r7) : "memory");
-  return (struct sbiret){r0, r1};
-}
-
-#define SBI_BASE 0x10
-#define SBI_TIME 0x54494d45
-#define SBI_SRST 0x53525354
+#include "sbi.h"
 
 static volatile u32 ticks;
 
