@@ -23,6 +23,12 @@ export class Pmp {
   readonly addr = new Float64Array(PMP_ENTRIES);
   /** Whether any entry is locked (then M-mode is checked too). */
   private locked = false;
+  /**
+   * Each entry's byte range [lo, hi), decoded once per CSR write: checks run on every TLB
+   * fill and device access, and decoding NAPOT there dominated slow paths.
+   */
+  private readonly lo = new Float64Array(PMP_ENTRIES);
+  private readonly hi = new Float64Array(PMP_ENTRIES);
 
   /** Reads pmpcfgN (RV32: four entries per register; 4–15 hold no entries). */
   readCfg(n: number): number {
@@ -42,6 +48,7 @@ export class Pmp {
       this.cfg[i] = b;
     }
     this.locked = this.cfg.some((b) => (b & L) !== 0);
+    this.decode();
   }
 
   /** Reads pmpaddrN. */
@@ -55,23 +62,21 @@ export class Pmp {
     const next = this.cfg[n + 1];
     if (n + 1 < PMP_ENTRIES && (next & L) && ((next >> A_SHIFT) & 3) === TOR) return;
     this.addr[n] = v >>> 0;
+    this.decode();
   }
 
-  /** Whether [pa, pa + len) may be accessed with `acc` (0 fetch, 1 load, 2 store) at `priv`. */
-  allows(pa: number, len: number, acc: number, priv: number): boolean {
-    if (priv === PRV_M && !this.locked) return true;
+  /** Recomputes every entry's range from its mode and address (Priv §3.7.1). */
+  private decode(): void {
     for (let i = 0; i < PMP_ENTRIES; i++) {
-      const c = this.cfg[i];
-      const mode = (c >> A_SHIFT) & 3;
-      if (mode === 0) continue;
-      let lo: number, hi: number;
+      const mode = (this.cfg[i] >> A_SHIFT) & 3;
+      let lo = 0, hi = 0;
       if (mode === TOR) {
         lo = i === 0 ? 0 : this.addr[i - 1] * 4;
         hi = this.addr[i] * 4;
       } else if (mode === NA4) {
         lo = this.addr[i] * 4;
         hi = lo + 4;
-      } else {
+      } else if (mode !== 0) {
         const a = this.addr[i];
         let t = 0;
         while (t < 32 && Math.floor(a / 2 ** t) % 2 === 1) t++;
@@ -79,6 +84,18 @@ export class Pmp {
         lo = Math.floor(a / span) * span * 4;
         hi = lo + 2 ** (t + 3);
       }
+      this.lo[i] = lo;
+      this.hi[i] = hi;
+    }
+  }
+
+  /** Whether [pa, pa + len) may be accessed with `acc` (0 fetch, 1 load, 2 store) at `priv`. */
+  allows(pa: number, len: number, acc: number, priv: number): boolean {
+    if (priv === PRV_M && !this.locked) return true;
+    for (let i = 0; i < PMP_ENTRIES; i++) {
+      const c = this.cfg[i];
+      if (((c >> A_SHIFT) & 3) === 0) continue;
+      const lo = this.lo[i], hi = this.hi[i];
       if (pa + len <= lo || pa >= hi) continue;
       if (pa < lo || pa + len > hi) return false; // a partial match fails (§3.7.1.3)
       if (priv === PRV_M && !(c & L)) return true;
