@@ -16,7 +16,7 @@ import { UserError } from "../vmm/errors.ts";
 import { Hypervisor } from "../kernel/hypervisor.ts";
 import { Dom0 } from "../dom0/dom0.ts";
 import { firstMachineModeInstruction } from "../dom0/hvm_builder.ts";
-import { summarize } from "../kernel/summary.ts";
+import { summarize, table } from "../kernel/summary.ts";
 import { costProfile, DEFAULT_PROFILE } from "../kernel/costs.ts";
 
 /** One technique's run. */
@@ -116,13 +116,6 @@ export function compare(
   if (smode) rows.push(domain(image, name, "hw", profile));
   if (opts.pv) rows.push(domain(opts.pv, name, "pv", profile));
   return { rows, unavailable: ["trap", "bt"], profile };
-}
-
-function table(head: string[], rows: (string | number)[][]): string {
-  const cells = [head, ...rows.map((r) => r.map(String))];
-  const w = head.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
-  return cells.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join("  "))
-    .join("\n");
 }
 
 /** The comparison as text. */

@@ -644,37 +644,28 @@ export class Hypervisor implements KernelView {
       if (v !== null) this.switchIn(p, v);
     }
     // Timers of vCPUs off-CPU fire on time: no run goes past the next of them.
-    const limit = Math.min(this.nextAcct, p.now + this.quantum, p.nextTick, this.nextOffCpuTimer());
+    const offTimer = this.nextTimer(-1);
+    const limit = Math.min(this.nextAcct, p.now + this.quantum, p.nextTick, offTimer);
     const v = p.current;
     if (v !== null) {
       const until = Math.min(limit, p.sliceEnd, p.now + this.sched.capLeft(v.dom));
       this.runVcpu(p, v, Math.max(until, p.now + 1)); // every turn moves time on
     } else {
-      // Idle until a timer can wake someone, or the quantum ends.
-      let wakeAt = Infinity;
-      for (const d of this.byId.values()) {
-        if (d.finished) continue;
-        for (const w of d.vcpus) {
-          if (!w.online || w.pcpu >= 0 || ((w.affinity >>> p.id) & 1) === 0) continue;
-          wakeAt = Math.min(wakeAt, w.timerAt, w.periodicAt, w.pollUntil);
-        }
-      }
-      if (wakeAt === Infinity && this.cpus.every((c) => c.current === null)) {
-        // Nothing runs and no timer is armed: unless a queued vCPU waits for another pCPU,
-        // the system can never make progress.
-        if (this.sched.runq.length === 0 && this.allTimersIdle()) {
-          const stuck = this.domains().filter((d) => !d.finished && d.vcpus.some((v) => v.online))
-            .map((d) => d.name);
-          this.outcome = {
-            kind: "halt",
-            reason: `every vCPU is blocked and no timer is armed (${stuck.join(", ")})`,
-          };
-          return;
-        }
-      }
-      // With every pCPU idle and nobody queued, time jumps straight to the next timer,
-      // however far (a guest may sleep for years of virtual time without costing any).
       const allIdle = this.sched.runq.length === 0 && this.cpus.every((c) => c.current === null);
+      if (allIdle && offTimer === Infinity) {
+        // Nothing runs, nothing waits for a pCPU and no timer is armed: no progress, ever.
+        const stuck = this.domains().filter((d) => !d.finished && d.vcpus.some((v) => v.online))
+          .map((d) => d.name);
+        this.outcome = {
+          kind: "halt",
+          reason: `every vCPU is blocked and no timer is armed (${stuck.join(", ")})`,
+        };
+        return;
+      }
+      // Idle until a timer can wake someone this pCPU may run, or the quantum ends. With
+      // every pCPU idle and nobody queued, time jumps straight to that timer, however far
+      // (a guest may sleep for years of virtual time without costing any).
+      const wakeAt = this.nextTimer(p.id);
       const until = Math.max(p.now + 1, allIdle ? wakeAt : Math.min(limit, wakeAt));
       this.trace?.record(p.now, p.id, 0x7fff, 0, EV.idle, Math.round(until / 100));
       p.idle += until - p.now;
@@ -687,28 +678,21 @@ export class Hypervisor implements KernelView {
     }
   }
 
-  /** The earliest timer or poll timeout of an online vCPU not on a pCPU. */
-  private nextOffCpuTimer(): number {
+  /**
+   * The earliest timer or poll timeout of an online vCPU of a live domain that is off its
+   * pCPU (and, for `pcpu` ≥ 0, may run on that pCPU); Infinity if none is armed.
+   */
+  private nextTimer(pcpu: number): number {
     let t = Infinity;
     for (const d of this.byId.values()) {
       if (d.finished) continue;
       for (const w of d.vcpus) {
-        if (w.online && w.pcpu < 0) t = Math.min(t, w.timerAt, w.periodicAt, w.pollUntil);
+        if (!w.online || w.pcpu >= 0) continue;
+        if (pcpu >= 0 && ((w.affinity >>> pcpu) & 1) === 0) continue;
+        t = Math.min(t, w.timerAt, w.periodicAt, w.pollUntil);
       }
     }
     return t;
-  }
-
-  /** Whether no vCPU has a timer or poll timeout armed. */
-  private allTimersIdle(): boolean {
-    for (const d of this.byId.values()) {
-      if (d.finished) continue;
-      for (const v of d.vcpus) {
-        if (v.online && (v.timerAt !== Infinity || v.periodicAt !== Infinity)) return false;
-        if (v.online && v.pollUntil !== Infinity) return false;
-      }
-    }
-    return true;
   }
 
   /** Puts `v` on `p` for a new slice. */

@@ -20,12 +20,6 @@ export const PRIO = { BOOST: 0, UNDER: 1, OVER: 2 } as const;
 /** Priority names for traces and statistics. */
 export const PRIO_NAMES = ["boost", "under", "over"];
 
-/** Scheduler timing in cycles. */
-export interface SchedTiming {
-  /** One tick (10 ms). */
-  tick: number;
-}
-
 /** Credits burnt per tick of running. */
 export const CREDITS_PER_TICK = 100;
 /** Ticks per time slice and per accounting period. */
@@ -83,15 +77,6 @@ export class CreditScheduler {
     }
     if (best !== null) this.dequeue(best);
     return best;
-  }
-
-  /** Whether a queued vCPU that `p` may run outranks priority `prio`. */
-  outranks(p: number, prio: number): boolean {
-    for (const v of this.runq) {
-      if (((v.affinity >>> p) & 1) === 0 || this.parked.has(v.dom) || !v.runnable) continue;
-      if (v.prio < prio) return true;
-    }
-    return false;
   }
 
   /** `v` ran `cycles`: burn its credits; a cap may park its domain. */

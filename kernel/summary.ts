@@ -107,7 +107,8 @@ export function summarize(hv: Hypervisor): SystemSummary {
   };
 }
 
-function table(head: string[], rows: (string | number)[][]): string {
+/** Columns aligned under `head`: the first left-aligned, the rest right-aligned. */
+export function table(head: string[], rows: (string | number)[][]): string {
   const cells = [head, ...rows.map((r) => r.map(String))];
   const w = head.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
   return cells

@@ -711,9 +711,9 @@ export class Hart {
   /** Drops the TLB entries of the page holding `va` in every context (invlpg). */
   flushPage(va: number): void {
     const vpn = va >>> 12, t = vpn & TLB_MASK;
-    for (const tag of [this.rtag, this.wtag, this.ftag]) {
-      if (tag[t] !== -1 && (tag[t] & 0xfffff) === vpn) tag[t] = -1;
-    }
+    if ((this.rtag[t] & 0xfffff) === vpn) this.rtag[t] = -1;
+    if ((this.wtag[t] & 0xfffff) === vpn) this.wtag[t] = -1;
+    if ((this.ftag[t] & 0xfffff) === vpn) this.ftag[t] = -1;
     this.tlbFlushed();
   }
 
