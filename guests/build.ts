@@ -32,7 +32,7 @@ interface Guest {
 }
 
 /** The runtime every guest links: entry point, console, printf, exit. */
-const RUNTIME = ["rt/crt0.S", "rt/rt.c"];
+const RUNTIME = ["rt/crt0.S", "rt/rt.c", "rt/mem.c"];
 
 /** The guests, in the order they are built and listed. */
 const GUESTS: Guest[] = [
@@ -62,25 +62,26 @@ const GUESTS: Guest[] = [
       "pv/pingpong.c",
       "pv/monitor.c",
       "pv/user.c",
+      "rt/mem.c",
     ],
     ldscript: "pv/kernel.ld",
   },
   {
     name: "hostile",
     sources: [],
-    runtime: ["hostile/entry.S", "hostile/hostile.c", "hostile/catch.c", "hostile/print.c"],
+    runtime: ["hostile/entry.S", "hostile/hostile.c", "hostile/catch.c", "hostile/print.c", "rt/mem.c"],
     ldscript: "hostile/hostile.ld",
   },
   {
     name: "native",
     sources: ["native/native.c"],
-    runtime: ["native/entry.S", "rt/rt.c"],
+    runtime: ["native/entry.S", "rt/rt.c", "rt/mem.c"],
     ldscript: "native/link.ld",
   },
   {
     name: "nanobench",
     sources: ["nanobench/nanobench.c", "nanobench/user.S"],
-    runtime: ["nanobench/entry.S", "rt/rt.c"],
+    runtime: ["nanobench/entry.S", "rt/rt.c", "rt/mem.c"],
     ldscript: "nanobench/link.ld",
   },
 ];

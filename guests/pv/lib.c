@@ -1,34 +1,8 @@
 /*
- * lib.c — the freestanding kernel's small library: the memory functions GCC may emit calls
- * to even without a libc, and reading `key=number` settings from the command line.
+ * lib.c — the freestanding kernel's small library: reading `key=number` settings from the
+ * command line (the memory functions come from rt/mem.c).
  */
 #include "pv.h"
-
-void *memset(void *dst, int c, size_t n) {
-  u8 *d = dst;
-  while (n--) *d++ = (u8)c;
-  return dst;
-}
-
-void *memcpy(void *dst, const void *src, size_t n) {
-  u8 *d = dst;
-  const u8 *s = src;
-  while (n--) *d++ = *s++;
-  return dst;
-}
-
-int memcmp(const void *a, const void *b, size_t n) {
-  const u8 *x = a, *y = b;
-  for (; n; n--, x++, y++)
-    if (*x != *y) return *x - *y;
-  return 0;
-}
-
-size_t strlen(const char *s) {
-  size_t n = 0;
-  while (s[n]) n++;
-  return n;
-}
 
 /* The value of the first word "key=N" (decimal) in cmdline, or dflt if there is none. */
 u32 cmdline_value(const char *cmdline, const char *key, u32 dflt) {

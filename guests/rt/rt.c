@@ -1,7 +1,7 @@
 /*
  * rt.c — the guests' runtime: a polled UART 16550 console, a small printf, exit through the
- * SiFive test finisher, the memory functions GCC may emit calls to, and the fallback trap
- * handler that reports an unexpected trap instead of looping silently.
+ * SiFive test finisher, and the fallback trap handler that reports an unexpected trap instead
+ * of looping silently. The memory functions GCC may emit calls to are in mem.c.
  */
 #include "rt.h"
 
@@ -166,42 +166,4 @@ void rt_unexpected_trap(void) {
   printf("unexpected trap: mcause=0x%08x mepc=0x%08x mtval=0x%08x\n", csr_read(mcause),
          csr_read(mepc), csr_read(mtval));
   exit(0x7f);
-}
-
-/* The memory functions: GCC may emit calls to these even in freestanding code. */
-void *memset(void *dst, int c, size_t n) {
-  u8 *d = dst;
-  while (n--) *d++ = (u8)c;
-  return dst;
-}
-
-void *memcpy(void *dst, const void *src, size_t n) {
-  u8 *d = dst;
-  const u8 *s = src;
-  while (n--) *d++ = *s++;
-  return dst;
-}
-
-void *memmove(void *dst, const void *src, size_t n) {
-  u8 *d = dst;
-  const u8 *s = src;
-  if (d < s) {
-    while (n--) *d++ = *s++;
-  } else {
-    while (n--) d[n] = s[n];
-  }
-  return dst;
-}
-
-int memcmp(const void *a, const void *b, size_t n) {
-  const u8 *x = a, *y = b;
-  for (; n; n--, x++, y++)
-    if (*x != *y) return *x - *y;
-  return 0;
-}
-
-size_t strlen(const char *s) {
-  size_t n = 0;
-  while (s[n]) n++;
-  return n;
 }
