@@ -75,13 +75,13 @@ const GUESTS: Guest[] = [
   {
     name: "native",
     sources: ["native/native.c"],
-    runtime: ["native/entry.S", "rt/rt.c", "rt/mem.c"],
+    runtime: ["rt/sstart.S", "rt/rt.c", "rt/mem.c"],
     ldscript: "native/link.ld",
   },
   {
     name: "nanobench",
     sources: ["nanobench/nanobench.c", "nanobench/user.S"],
-    runtime: ["nanobench/entry.S", "rt/rt.c", "rt/mem.c"],
+    runtime: ["rt/sstart.S", "nanobench/entry.S", "rt/rt.c", "rt/mem.c"],
     ldscript: "nanobench/link.ld",
   },
 ];

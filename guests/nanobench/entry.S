@@ -1,7 +1,6 @@
 /*
- * entry.S — nanobench's kernel assembly: the S-mode entry (a0 = hart id, a1 = device
- * tree, as after OpenSBI or under belowzero's `--sbi` and `hw`), the trap vector that saves
- * and restores every register, and run_user / user_return, which take the kernel into a
+ * entry.S — nanobench's kernel assembly (its entry is rt/sstart.S): the trap vector that
+ * saves and restores every register, and run_user / user_return, which take the kernel into a
  * U-mode function and back.
  *
  * sscratch: 0 while the kernel runs; while U-mode runs, the kernel stack pointer to trap
@@ -9,37 +8,6 @@
  */
     .file   "entry.S"
 #include "nanobench.h"
-
-    .section .text.init, "ax", @progbits
-    .globl _start
-_start:
-    .option push
-    .option norelax
-    la      gp, __global_pointer$
-    .option pop
-    la      sp, __stack_top
-    mv      s0, a0
-    mv      s1, a1
-    la      t0, __bss_start
-    la      t1, __bss_end
-1:  bgeu    t0, t1, 2f
-    sw      zero, 0(t0)
-    addi    t0, t0, 4
-    j       1b
-2:  la      t0, trap_entry
-    csrw    stvec, t0
-    csrw    sscratch, zero
-    call    rt_init
-    mv      a0, s0
-    mv      a1, s1
-    call    main
-    /* main powers off itself; should it return, power off through SBI SRST here. */
-    snez    a1, a0                  /* reason: 0 = none, 1 = system failure */
-    li      a0, 0                   /* type: shutdown */
-    li      a6, 0
-    li      a7, 0x53525354
-    ecall
-3:  j       3b
 
 /* Saves x1 and x3..x31 into the frame at sp (x2 is stored by the caller). */
 .macro SAVE_REGS
@@ -61,8 +29,8 @@ _start:
  */
     .text
     .balign 4
-    .globl trap_entry
-trap_entry:
+    .globl supervisor_trap
+supervisor_trap:
     csrrw   sp, sscratch, sp
     bnez    sp, 1f
     /* From S: sscratch held 0, so sp is 0 and sscratch has the kernel sp: take it back. */

@@ -116,7 +116,7 @@ void user_return(u32 value) __attribute__((noreturn));
 void user_syscall(void);
 void user_pagefault(void);
 
-/* Called by trap_entry with the saved context; returns to resume it (with f[0] = sepc). */
+/* Called by supervisor_trap (entry.S) with the saved context; returns to resume it (with f[0] = sepc). */
 void trap(u32 *f) {
   u32 cause = csr_read(scause);
   switch (cause) {
