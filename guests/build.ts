@@ -69,7 +69,13 @@ const GUESTS: Guest[] = [
   {
     name: "hostile",
     sources: [],
-    runtime: ["hostile/entry.S", "hostile/hostile.c", "hostile/catch.c", "hostile/print.c", "rt/mem.c"],
+    runtime: [
+      "hostile/entry.S",
+      "hostile/hostile.c",
+      "hostile/catch.c",
+      "hostile/print.c",
+      "rt/mem.c",
+    ],
     ldscript: "hostile/hostile.ld",
   },
   {
