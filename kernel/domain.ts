@@ -119,8 +119,6 @@ export class Domain {
   totPages = 0;
   /** Reservation limit. */
   maxPages = 0;
-  /** vCPUs it may have. */
-  maxVcpus = 1;
   /** Credit scheduler weight (default 256). */
   weight = 256;
   /** Cap in % of one pCPU (0: none). */

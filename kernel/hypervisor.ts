@@ -189,10 +189,9 @@ export class Hypervisor implements KernelView {
     let id = 0;
     while (this.byId.has(id)) id++;
     const d = new Domain(id, name, opts.privileged ?? false);
-    d.maxVcpus = opts.maxVcpus ?? 1;
     d.maxPages = opts.maxPages ?? 0;
     d.pauseCount = 1;
-    this.addVcpus(d, d.maxVcpus);
+    this.addVcpus(d, opts.maxVcpus ?? 1);
     d.events.onUpcall = (v) => this.upcall(d.vcpus[v]);
     this.byId.set(id, d);
     this.record(null, EV.domain, d, 0, 0, 0);
@@ -202,7 +201,6 @@ export class Hypervisor implements KernelView {
   /** Grows `d` to `n` vCPUs (KernelView). */
   addVcpus(d: Domain, n: number): void {
     while (d.vcpus.length < n) d.vcpus.push(this.makeVcpu(d, d.vcpus.length));
-    d.maxVcpus = Math.max(d.maxVcpus, n);
   }
 
   /** A vCPU: a hart set up for a paravirtual guest kernel in S-mode. */
@@ -364,7 +362,6 @@ export class Hypervisor implements KernelView {
     h.vcpu = v.id;
     h.trace = this.trace;
     d.vcpus.push(v);
-    d.maxVcpus = d.vcpus.length;
     d.mode = "hw";
     v.initialised = true;
     h.stage2Cycles = h.stage2Refs * this.costs.walk;
@@ -409,7 +406,10 @@ export class Hypervisor implements KernelView {
   now(): number {
     const p = this.cur;
     if (p !== null && p.current !== null) return p.current.hart.now;
-    return p?.now ?? Math.min(...this.cpus.map((c) => c.now));
+    if (p !== null) return p.now;
+    let t = Infinity; // between runs: the clock furthest behind, which runs next
+    for (const c of this.cpus) t = Math.min(t, c.now);
+    return t;
   }
 
   // ---- shared info and events --------------------------------------------------------
