@@ -29,14 +29,18 @@ Dom0 and two paravirtual DomUs on the microkernel.
 
 Options:
   --mode MODE        how guests run: bare (the image owns the machine, no
-                     hypervisor), pv (a paravirtual kernel on the microkernel) or
-                     hw (an unmodified S-mode kernel, hardware-assisted, with SBI);
-                     with a system file, for every domain. trap and bt are not
-                     available yet.
+                     hypervisor), pv (a paravirtual kernel on the microkernel),
+                     hw (an unmodified S-mode kernel, hardware-assisted, with SBI),
+                     trap (an unmodified image, deprivileged, every privileged
+                     instruction trapped and emulated, shadow page tables) or bt
+                     (the same, with kernel code translated into VMM call-outs);
+                     under trap and bt an image with M-mode code boots in virtual
+                     M-mode. With a system file, for every domain.
   --engine ENGINE    jit (the translation cache; the default) or interp (the
                      reference interpreter). Both give identical results.
   --mem SIZE         guest RAM, e.g. 64M, 1G, 131072K (default 128M).
-  --disk FILE        a raw disk image for the virtio block device in slot 0.
+  --disk FILE        a raw disk image for the virtio block device in slot 0 (bare,
+                     or one hw, trap or bt image).
   --disk-transport T virtio-mmio transport of the disk: modern (default) or legacy.
   --bootargs TEXT    kernel command line in the device tree's /chosen.
   --sbi              bare mode: start the image in S-mode and serve SBI 2.0 from
@@ -114,7 +118,8 @@ export async function main(args: string[]): Promise<number> {
     let image = file, mode = v.mode ?? "bare", mem = v.mem, disk = v.disk;
     let bootargs = v.bootargs;
     let system = file.endsWith(".json") ? loadSystemFile(file) : undefined;
-    if (system === undefined && (mode === "pv" || mode === "hw")) {
+    if (system === undefined && mode !== "bare") {
+      checkMode(mode);
       system = {
         name: file,
         domains: [{
@@ -122,6 +127,7 @@ export async function main(args: string[]): Promise<number> {
           image: file,
           mode,
           bootargs,
+          disk,
         }],
         links: [],
         single: true,
@@ -131,7 +137,11 @@ export async function main(args: string[]): Promise<number> {
       for (const d of system.domains) d.mode = v.mode;
     }
     if (system !== undefined && system.domains.some((d) => d.mode !== "bare")) {
-      if (v.disk !== undefined) throw new UserError("--disk applies to bare mode only");
+      if (v.disk !== undefined && !system.single) {
+        throw new UserError(
+          "--disk applies to bare mode or one image; systems name disks per domain",
+        );
+      }
       if (v.sbi) throw new UserError("--sbi applies to bare mode only");
       if (v.profile !== undefined) system.costs = v.profile;
       if (v.bootargs !== undefined) { for (const d of system.domains) d.bootargs = v.bootargs; }
@@ -206,12 +216,8 @@ export async function main(args: string[]): Promise<number> {
 const MODES = ["bare", "trap", "bt", "hw", "pv"];
 
 function checkMode(mode: string): void {
-  if (mode === "bare" || mode === "pv" || mode === "hw") return;
-  throw new UserError(
-    `--mode ${mode}: ${
-      MODES.includes(mode) ? "not available yet" : "unknown mode"
-    } (use bare, pv or hw)`,
-  );
+  if (MODES.includes(mode)) return;
+  throw new UserError(`--mode ${mode}: unknown mode (use ${MODES.join(", ")})`);
 }
 
 function engineOf(e: string | undefined): Engine {
@@ -301,6 +307,9 @@ function runSystemFile(
     json: json ?? false,
     mem,
     readImage,
+    openDisk: (path) => openRawDisk(path),
+    // One image: its console reads stdin when stdin is not a terminal (a pipe or file).
+    input: system.single && !Deno.stdin.isTerminal() ? readAllStdin() : undefined,
     write: (text) => {
       for (const b of enc.encode(text)) out.put(b);
     },

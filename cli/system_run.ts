@@ -9,7 +9,9 @@
 
 import { Hypervisor } from "../kernel/hypervisor.ts";
 import { Dom0 } from "../dom0/dom0.ts";
-import type { Domain } from "../kernel/domain.ts";
+import { type Domain, type DomainMode, HVM_MODES } from "../kernel/domain.ts";
+import { SHADOW_PAGES } from "../dom0/hvm_builder.ts";
+import type { BlockBackend } from "../devices/device.ts";
 import { formatSummary, summarize } from "../kernel/summary.ts";
 import type { Trace } from "../kernel/trace.ts";
 import type { Engine } from "../vmm/machine.ts";
@@ -37,6 +39,10 @@ export interface SystemRunOptions {
   mem?: string;
   /** Reads an image file (the command line's, with its one-line errors). */
   readImage: (path: string) => Uint8Array;
+  /** Opens a domain's disk image (a raw file; without this, disks are refused). */
+  openDisk?: (path: string) => BlockBackend;
+  /** Console input for the one domain of a single-image run. */
+  input?: Uint8Array;
   /** Writes console and summary text. */
   write: (text: string) => void;
 }
@@ -52,14 +58,14 @@ export interface SystemRunResult {
 /** Boots and runs the PV system `spec`. */
 export function runPvSystem(spec: SystemSpec, o: SystemRunOptions): SystemRunResult {
   for (const d of spec.domains) {
-    if (d.mode !== "pv" && d.mode !== "hw") {
+    if (!(HVM_MODES as readonly string[]).includes(d.mode) && d.mode !== "pv") {
       throw new UserError(
-        `domain ${d.name}: mode ${d.mode} cannot share a system with pv and hw domains` +
-          (["trap", "bt"].includes(d.mode) ? " (not available yet)" : ""),
+        `domain ${d.name}: mode ${d.mode} cannot share a system with other domains (use pv, ` +
+          `${HVM_MODES.join(", ")})`,
       );
     }
-    if (d.disk !== undefined) {
-      throw new UserError(`domain ${d.name}: ${d.mode} domains have no disk yet`);
+    if (d.disk !== undefined && d.mode === "pv") {
+      throw new UserError(`domain ${d.name}: pv domains have no disk yet`);
     }
   }
   const priv = spec.domains.filter((d) => d.privileged);
@@ -68,8 +74,11 @@ export function runPvSystem(spec: SystemSpec, o: SystemRunOptions): SystemRunRes
     throw new UserError(`the privileged domain (Dom0) must come first`);
   }
   const mem = (m: string | undefined, mode: string) =>
-    parseSize(o.mem ?? m ?? (mode === "hw" ? HW_DEFAULT_MEMORY : PV_DEFAULT_MEMORY), "memory");
-  const need = spec.domains.reduce((s, d) => s + mem(d.memory, d.mode) + 4096, 0);
+    parseSize(o.mem ?? m ?? (mode === "pv" ? PV_DEFAULT_MEMORY : HW_DEFAULT_MEMORY), "memory");
+  // HVM domains under a software VMM also hold their shadow tables.
+  const extra = (mode: string) =>
+    4096 + (mode === "trap" || mode === "bt" ? SHADOW_PAGES * 4096 : 0);
+  const need = spec.domains.reduce((s, d) => s + mem(d.memory, d.mode) + extra(d.mode), 0);
   const machine = spec.memory === undefined
     ? Math.ceil((need + (1 << 20)) / (1 << 20)) * (1 << 20)
     : parseSize(spec.memory, "machine memory");
@@ -89,6 +98,10 @@ export function runPvSystem(spec: SystemSpec, o: SystemRunOptions): SystemRunRes
   const dom0 = new Dom0(hv, (d, line) => o.write(`[${d.name}] ${line}\n`));
   hv.attach(dom0);
   const byName = new Map<string, Domain>();
+  const openDisk = (path: string) => {
+    if (o.openDisk === undefined) throw new UserError(`${path}: disks are not available here`);
+    return o.openDisk(path);
+  };
   for (const d of spec.domains) {
     const dom = dom0.toolstack.create({
       name: d.name,
@@ -100,8 +113,10 @@ export function runPvSystem(spec: SystemSpec, o: SystemRunOptions): SystemRunRes
       affinity: d.affinity,
       cmdline: d.bootargs,
       privileged: d.privileged,
-      mode: d.mode as "pv" | "hw",
+      mode: d.mode as DomainMode,
+      disk: d.disk === undefined ? undefined : openDisk(d.disk),
     });
+    if (spec.single && o.input !== undefined) dom.vcpus[0]?.machine?.input(o.input);
     byName.set(d.name, dom);
   }
   for (const [server, client] of spec.links) {
@@ -114,7 +129,7 @@ export function runPvSystem(spec: SystemSpec, o: SystemRunOptions): SystemRunRes
   if (outcome.kind === "budget") return { status: 124, message: "instruction budget exhausted" };
   if (outcome.kind === "halt") return { status: 1, message: outcome.reason };
   const only = [...byName.values()];
-  if (spec.single && only.length === 1 && only[0].mode === "hw" && only[0].exitCode !== 0) {
+  if (spec.single && only.length === 1 && only[0].mode !== "pv" && only[0].exitCode !== 0) {
     // One unmodified guest: its exit status is its own (test finisher or SBI reset reason).
     return { status: only[0].exitCode & 0xff };
   }

@@ -16,9 +16,15 @@ import { UserError } from "../vmm/errors.ts";
 import { CSR_NAMES } from "../vmm/names.ts";
 import type { Domain } from "../kernel/domain.ts";
 import type { KernelView } from "../kernel/service.ts";
+import type { BlockBackend } from "../devices/device.ts";
+
+/** Shadow page-table pages of a `trap` or `bt` domain (1 MiB). */
+export const SHADOW_PAGES = 256;
 
 /** Options of one build. */
 export interface HvmOptions {
+  /** Technique: hardware assistance (the default), trap-and-emulate or binary translation. */
+  technique?: "hw" | "trap" | "bt";
   /** Image name for messages. */
   name: string;
   /** Guest RAM in bytes. */
@@ -27,6 +33,8 @@ export interface HvmOptions {
   cmdline: string;
   /** Where the guest's console bytes go. */
   console: (byte: number) => void;
+  /** Disk behind the virtio block device in slot 0 (legacy transport, as xv6 expects). */
+  disk?: BlockBackend;
 }
 
 /**
@@ -78,8 +86,9 @@ function scan(regions: { addr: number; bytes: Uint8Array }[]): string | null {
 
 /** Builds hardware-assisted domain `d` from `image`; throws UserError when it cannot. */
 export function buildHvm(k: KernelView, d: Domain, image: Uint8Array, o: HvmOptions): Machine {
+  const technique = o.technique ?? "hw";
   const m = firstMachineModeInstruction(image, o.name);
-  if (m !== null) {
+  if (m !== null && technique === "hw") {
     throw new UserError(
       `${o.name} is an M-mode image (${m}); hw runs S-mode kernels under SBI, as hardware ` +
         `virtualization does`,
@@ -88,7 +97,9 @@ export function buildHvm(k: KernelView, d: Domain, image: Uint8Array, o: HvmOpti
   if (o.memory % 4096 !== 0 || o.memory < 64 * 1024) {
     throw new UserError(`${o.name}: memory must be whole 4 KiB pages, at least 64 KiB`);
   }
-  const pages = o.memory / 4096;
+  // A software VMM keeps the domain's shadow page tables in frames after its RAM.
+  const shadowPages = technique === "hw" ? 0 : SHADOW_PAGES;
+  const pages = o.memory / 4096 + shadowPages;
   d.maxPages = Math.max(d.maxPages, pages);
   const first = k.allocContiguous(d, pages);
   if (first < 0) {
@@ -100,12 +111,18 @@ export function buildHvm(k: KernelView, d: Domain, image: Uint8Array, o: HvmOpti
     ramSize: o.memory,
     ramBacking: { buffer: k.bus.ram, byteOffset: (first - k.frames.base) * 4096 },
     bootargs: o.cmdline,
+    disk: o.disk,
+    virtioVersion: 1,
     console: { put: o.console },
     engine: k.engine,
     trace: k.trace ?? undefined,
-    sbi: true,
+    // Under trap and bt an image with M-mode code boots in virtual M-mode, as on the bare
+    // board; an S-mode kernel boots in virtual S-mode with SBI, as under hw.
+    sbi: m === null,
+    technique: technique === "hw" ? undefined : technique,
+    shadowPages,
     hosted: k.hostedHooks(d),
   });
-  k.attachMachine(d, machine);
+  k.attachMachine(d, machine, technique);
   return machine;
 }

@@ -17,7 +17,8 @@ import {
   SCHEDCTL,
   SIF,
 } from "../kernel/abi.ts";
-import type { Domain } from "../kernel/domain.ts";
+import type { Domain, DomainMode } from "../kernel/domain.ts";
+import type { BlockBackend } from "../devices/device.ts";
 import type { KernelView } from "../kernel/service.ts";
 import { NS_PER_CYCLE } from "../kernel/hypervisor.ts";
 import { UserError } from "../vmm/errors.ts";
@@ -45,10 +46,12 @@ export interface DomainConfig {
   affinity?: number[];
   /** Kernel command line. */
   cmdline?: string;
-  /** Technique: `pv` (a PV kernel, the default) or `hw` (an unmodified S-mode kernel). */
-  mode?: "pv" | "hw";
+  /** Technique: `pv` (a PV kernel, the default), or `hw`, `trap`, `bt` (an unmodified image). */
+  mode?: DomainMode;
   /** The control domain (privileged, initial domain). */
   privileged?: boolean;
+  /** An HVM domain's disk, behind its virtio block device in slot 0. */
+  disk?: BlockBackend;
 }
 
 /** Xen's limits on scheduler parameters. */
@@ -68,11 +71,13 @@ export class Toolstack {
   /** Creates and builds a paused domain from `c`; throws UserError for a bad config or image. */
   create(c: DomainConfig): Domain {
     const vcpus = c.vcpus ?? 1;
-    const hw = c.mode === "hw";
+    const hw = c.mode !== undefined && c.mode !== "pv";
     if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > MAX_VCPUS) {
       throw new UserError(`${c.name}: vcpus must be 1 to ${MAX_VCPUS}`);
     }
-    if (hw && vcpus !== 1) throw new UserError(`${c.name}: hw domains have one vCPU for now`);
+    if (hw && vcpus !== 1) {
+      throw new UserError(`${c.name}: ${c.mode} domains have one vCPU for now`);
+    }
     if (hw && c.privileged) throw new UserError(`${c.name}: Dom0 must be a pv domain`);
     if (c.memory % 4096 !== 0 || c.memory < 64 * 1024) {
       throw new UserError(`${c.name}: memory must be whole 4 KiB pages, at least 64 KiB`);
@@ -92,9 +97,11 @@ export class Toolstack {
       }
       if (hw) {
         buildHvm(this.k, d, c.image, {
+          technique: c.mode as "hw" | "trap" | "bt",
           name: c.name,
           memory: c.memory,
           cmdline: c.cmdline ?? "",
+          disk: c.disk,
           console: (b) => this.console(d, new Uint8Array([b])),
         });
       }
@@ -194,7 +201,7 @@ export class Toolstack {
       }
       case DOMCTL.max_vcpus: {
         const n = w[DOMCTL_WORDS.max_vcpus.count];
-        if (n < d.vcpus.length || n > MAX_VCPUS || d.mode === "hw") return -EINVAL;
+        if (n < d.vcpus.length || n > MAX_VCPUS || d.mode !== "pv") return -EINVAL;
         k.addVcpus(d, n);
         return 0;
       }

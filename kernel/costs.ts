@@ -19,6 +19,11 @@ export const COST_KINDS = [
   "upcall",
   "switch",
   "tlbflush",
+  "trap",
+  "reflect",
+  "shadow",
+  "callout",
+  "translate",
 ] as const;
 /** A cost category. */
 export type CostKind = typeof COST_KINDS[number];

@@ -47,9 +47,17 @@ export class DomainStats {
   switches = 0;
   /** Console bytes written. */
   consoleBytes = 0;
-  /** Exits of a hardware-assisted domain, by reason (sbi, mmio, wfi, irq). */
+  /** Exits of an HVM domain, by reason (sbi, mmio, wfi, irq; priv, shadow, reflect … under trap/bt). */
   readonly exits: Map<string, number> = new Map();
+  /** Call-outs of a `bt` domain's translated kernel code, by reason. */
+  readonly callouts: Map<string, number> = new Map();
 }
+
+/** How a domain runs (DESIGN §4). */
+export type DomainMode = "pv" | "hw" | "trap" | "bt";
+
+/** Modes whose domains see the virt machine and run unmodified images (HVM domains). */
+export const HVM_MODES: readonly DomainMode[] = ["hw", "trap", "bt"];
 
 /** A virtual CPU: a hart plus its scheduling and timer state. */
 export class Vcpu {
@@ -133,8 +141,8 @@ export class Domain {
   consoleLine: number[] = [];
   /** Cycles its vCPUs ran (for getdomaininfo cpu_time). */
   cpuCycles = 0;
-  /** Technique: paravirtual or hardware-assisted. */
-  mode: "pv" | "hw" = "pv";
+  /** Technique (DESIGN §4): paravirtual, hardware-assisted, trap-and-emulate or binary translation. */
+  mode: DomainMode = "pv";
   /** Exit code a hardware-assisted guest reported through SRST or the test finisher. */
   exitCode = 0;
 

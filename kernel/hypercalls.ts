@@ -123,7 +123,7 @@ export class Hypercalls {
    */
   private mmTarget(v: Vcpu, domid: number): Domain | number {
     const t = this.target(v, domid);
-    return typeof t !== "number" && t.mode === "hw" ? -EINVAL : t;
+    return typeof t !== "number" && t.mode !== "pv" ? -EINVAL : t;
   }
 
   /** One round trip to Dom0, charged to the caller. */

@@ -21,6 +21,7 @@ import { buildInterpreter, type RunFn } from "../vmm/interpreter.ts";
 import { buildJit } from "../vmm/jit.ts";
 import { TranslationCache } from "../vmm/translator.ts";
 import {
+  type CalloutKind,
   CORE_HZ,
   CYCLES_PER_TICK,
   type Engine,
@@ -46,6 +47,31 @@ export const EXIT_CODES: Readonly<Record<ExitKind, number>> = {
   wfi: 2,
   irq: 3,
   fault: 4,
+  priv: 5,
+  shadow: 6,
+  reflect: 7,
+  ptwrite: 8,
+};
+
+/** Trace codes of `bt` call-out reasons. */
+export const CALLOUT_CODES: Readonly<Record<CalloutKind, number>> = {
+  insn: 0,
+  ptwrite: 1,
+  mmio: 2,
+  translate: 3,
+};
+
+/**
+ * What an exit costs beyond the world switch itself (DESIGN §9). Under hw the switch is a
+ * VM exit and entry (`exit`); under trap and bt it is a trap into the software VMM and
+ * back (`trap`).
+ */
+const EXIT_EXTRA: Readonly<Partial<Record<ExitKind, CostKind>>> = {
+  shadow: "shadow",
+  reflect: "reflect",
+  irq: "reflect",
+  ptwrite: "pte",
+  mmio: "dom0",
 };
 
 /** Cycles per nanosecond of system time are CORE_HZ / 1e9: 10 ns per cycle at 100 MHz. */
@@ -331,12 +357,25 @@ export class Hypervisor implements KernelView {
         const st = d.stats;
         st.exits.set(kind, (st.exits.get(kind) ?? 0) + 1);
         if (v === undefined) return;
-        this.charge(v, "exit");
+        this.charge(v, d.mode === "hw" ? "exit" : "trap");
+        const extra = EXIT_EXTRA[kind];
+        // Under hw an interrupt is injected with the VM entry the exit pays for anyway.
+        if (extra !== undefined && !(kind === "irq" && d.mode === "hw")) this.charge(v, extra);
+        if (kind === "mmio") st.dom0Calls++;
+        this.record(v, EV.exit, d, EXIT_CODES[kind], addr);
+      },
+      callout: (kind: CalloutKind, addr: number) => {
+        const v = d.vcpus[0];
+        const st = d.stats;
+        st.callouts.set(kind, (st.callouts.get(kind) ?? 0) + 1);
+        if (v === undefined) return;
+        this.charge(v, kind === "translate" ? "translate" : "callout");
+        if (kind === "ptwrite") this.charge(v, "pte");
         if (kind === "mmio") {
           st.dom0Calls++;
           this.charge(v, "dom0");
         }
-        this.record(v, EV.exit, d, EXIT_CODES[kind], addr);
+        this.record(v, EV.callout, d, CALLOUT_CODES[kind], addr);
       },
       insnsLeft: () => {
         const v = d.vcpus[0];
@@ -355,14 +394,14 @@ export class Hypervisor implements KernelView {
   }
 
   /** Makes `m`'s hart a vCPU of `d` (KernelView). */
-  attachMachine(d: Domain, m: Machine): Vcpu {
+  attachMachine(d: Domain, m: Machine, mode: "hw" | "trap" | "bt"): Vcpu {
     const h = m.hart;
     const v = new Vcpu(d, d.vcpus.length, h, m);
     h.dom = d.id;
     h.vcpu = v.id;
     h.trace = this.trace;
     d.vcpus.push(v);
-    d.mode = "hw";
+    d.mode = mode;
     v.initialised = true;
     h.stage2Cycles = h.stage2Refs * this.costs.walk;
     return v;

@@ -58,7 +58,7 @@ export const SBI_IMPL_VERSION = 0x10000;
 export interface SbiPlatform {
   /** Current `time` (10 MHz ticks). */
   mtime(): number;
-  /** Programs the supervisor timer: STIP rises once `time` ≥ `at` (Infinity: never). */
+  /** Programs the supervisor timer and lowers STIP; it rises once `time` ≥ `at` (Infinity: never). */
   setTimer(at: number): void;
   /** Writes one console byte. */
   putchar(byte: number): void;
@@ -135,8 +135,8 @@ export class SbiFirmware {
         return [NOT_SUPPORTED, 0];
       case SBI_EXT.TIME:
         if (fid !== 0) return [NOT_SUPPORTED, 0];
-        // stime_value is 64-bit: a0 low, a1 high on rv32. Setting it clears STIP.
-        h.setPending(IRQ.STI, false);
+        // stime_value is 64-bit: a0 low, a1 high on rv32. Setting it clears STIP (the
+        // platform's setTimer lowers the line).
         {
           // All ones means "never" (SBI v2.0 §6.1); anything past 2^53 is as good as never
           // and would not stay exact in a number.

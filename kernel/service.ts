@@ -84,7 +84,7 @@ export interface KernelView {
   /** The hooks a hardware-assisted domain's machine reports its exits through. */
   hostedHooks(d: Domain): HostedHooks;
   /** Makes `m`'s hart the next vCPU of hardware-assisted domain `d`. */
-  attachMachine(d: Domain, m: Machine): Vcpu;
+  attachMachine(d: Domain, m: Machine, mode: "hw" | "trap" | "bt"): Vcpu;
   /** The execution engine vCPUs use. */
   readonly engine: Engine;
   /** The trace, if recording. */

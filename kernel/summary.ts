@@ -10,6 +10,8 @@ import type { Hypervisor } from "./hypervisor.ts";
 import type { Domain } from "./domain.ts";
 import { SHUTDOWN } from "./abi.ts";
 import { CORE_HZ } from "../vmm/machine.ts";
+import type { VmmStats } from "../vmm/software_vmm.ts";
+import type { JitStats } from "../vmm/translator.ts";
 
 /** One domain's summary. */
 export interface DomainSummary {
@@ -29,8 +31,14 @@ export interface DomainSummary {
   hypercallErrors: number;
   /** Technique the domain ran under. */
   mode: string;
-  /** Exits of a hardware-assisted domain, by reason. */
+  /** Exits of an HVM domain, by reason. */
   exits: Record<string, number>;
+  /** Call-outs of a `bt` domain's translated kernel code, by reason. */
+  callouts: Record<string, number>;
+  /** The software VMM's work (`trap` and `bt` domains). */
+  vmm?: VmmStats & { shadowFills: number; shadowDrops: number; shadowSpaces: number };
+  /** The translation cache of an HVM domain under the jit engine (engine statistics). */
+  translation?: Omit<JitStats, "translateMs">;
   /** Traps the guest handled itself (exceptions and interrupts delegated to it). */
   guestTraps: number;
   /** Page-table updates accepted and refused. */
@@ -85,6 +93,15 @@ export function summarize(hv: Hypervisor): SystemSummary {
       }
       let calls = s.exits.get("sbi") ?? 0; // SBI calls trap to root mode too
       for (const n of s.hypercalls.values()) calls += n;
+      const m = d.vcpus[0]?.machine ?? null;
+      const vmm = m?.vmm;
+      // Under a software VMM the guest's own traps are those of its virtual hart.
+      if (vmm) (traps = vmm.vh.stats.traps, calls = 0);
+      let translation: DomainSummary["translation"];
+      if (m?.jit) {
+        const { translateMs: _, ...rest } = m.jit.stats;
+        translation = rest;
+      }
       return {
         id: d.id,
         name: d.name,
@@ -94,7 +111,15 @@ export function summarize(hv: Hypervisor): SystemSummary {
         hypercalls: Object.fromEntries([...s.hypercalls].sort(([a], [b]) => (a < b ? -1 : 1))),
         hypercallErrors: s.hypercallErrors,
         mode: d.mode,
-        exits: Object.fromEntries([...s.exits].sort(([a], [b]) => (a < b ? -1 : 1))),
+        exits: sorted(s.exits),
+        callouts: sorted(s.callouts),
+        vmm: vmm && {
+          ...vmm.stats,
+          shadowFills: vmm.shadow.stats.fills,
+          shadowDrops: vmm.shadow.stats.drops,
+          shadowSpaces: vmm.shadow.stats.spaces,
+        },
+        translation,
         // Hypercalls and SBI calls are traps too, but to root mode, not to the guest.
         guestTraps: traps - calls,
         ptUpdates: { accepted: s.ptAccepted, refused: s.ptRefused },
@@ -105,6 +130,11 @@ export function summarize(hv: Hypervisor): SystemSummary {
       };
     }),
   };
+}
+
+/** A count map as a record with sorted keys. */
+function sorted(m: Map<string, number>): Record<string, number> {
+  return Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
 /** Columns aligned under `head`: the first left-aligned, the rest right-aligned. */
@@ -170,13 +200,46 @@ export function formatSummary(s: SystemSummary): string {
       d.map((x) => [x.name, ...ops.map((o) => x.hypercalls[o] ?? 0), x.hypercallErrors]),
     ));
   }
-  const reasons = [...new Set(d.flatMap((x) => Object.keys(x.exits)))].sort();
-  if (reasons.length > 0) {
+  const counts = (title: string, of: (x: DomainSummary) => Record<string, number>) => {
+    const keys = [...new Set(d.flatMap((x) => Object.keys(of(x))))].sort();
+    if (keys.length === 0) return;
     out.push("");
-    out.push("exits by reason (hw):");
+    out.push(title);
     out.push(table(
-      ["domain", ...reasons],
-      d.filter((x) => x.mode === "hw").map((x) => [x.name, ...reasons.map((r) => x.exits[r] ?? 0)]),
+      ["domain", ...keys],
+      d.filter((x) => x.mode !== "pv").map((x) => [x.name, ...keys.map((r) => of(x)[r] ?? 0)]),
+    ));
+  };
+  counts("exits by reason (hw, trap, bt):", (x) => x.exits);
+  counts("call-outs by reason (bt):", (x) => x.callouts);
+  const soft = d.filter((x) => x.vmm !== undefined);
+  if (soft.length > 0) {
+    out.push("");
+    out.push("software VMM (trap, bt):");
+    out.push(table(
+      [
+        "domain",
+        "emulated",
+        "hidden faults",
+        "reflected",
+        "injected",
+        "pt writes",
+        "shadow fills/drops",
+        "translated pages",
+      ],
+      soft.map((x) => {
+        const v = x.vmm!;
+        return [
+          x.name,
+          v.emulated,
+          v.hiddenFaults,
+          v.reflected,
+          v.injected,
+          v.ptWrites,
+          `${v.shadowFills}/${v.shadowDrops}`,
+          v.translatedPages,
+        ];
+      }),
     ));
   }
   return out.join("\n");

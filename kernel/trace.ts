@@ -33,6 +33,7 @@ export const EVENTS = {
   timer_fire: ["deadline_us"],
   domain: ["state", "reason"],
   exit: ["reason", "addr"],
+  callout: ["reason", "addr"],
 } as const satisfies Record<string, readonly string[]>;
 
 /** An event kind. */

@@ -12,6 +12,8 @@ import type { DmaMemory, MmioDevice, StoreWatcher, Width } from "../devices/devi
 export const PAGE_CODE = 1;
 /** Page flag: a device watches stores to the page. */
 export const PAGE_WATCH = 2;
+/** Page flag: a VMM traces stores to the page (it holds a guest page table it shadows). */
+export const PAGE_TABLE = 4;
 
 /** Receives notice that guest RAM holding code was written. */
 export interface CodeWriteListener {
@@ -35,10 +37,12 @@ export class Bus implements DmaMemory {
   readonly i32: Int32Array;
   /** Signed byte view. */
   readonly i8: Int8Array;
-  /** Per-page flags (PAGE_CODE, PAGE_WATCH). */
+  /** Per-page flags (PAGE_CODE, PAGE_WATCH, PAGE_TABLE). */
   readonly pageFlags: Uint8Array;
   /** Listeners told when code pages change (decode cache, translation cache). */
   readonly codeListeners: CodeWriteListener[] = [];
+  /** Told of every store to a PAGE_TABLE page: RAM offset and length (shadow paging). */
+  tableWritten: ((off: number, len: number) => void) | null = null;
   /** Called when a page first gains a flag, so every hart's store TLB can drop it. */
   readonly pageFlaggedListeners: ((page: number) => void)[] = [];
   private readonly devices: MmioDevice[] = [];
@@ -158,6 +162,7 @@ export class Bus implements DmaMemory {
     if (flags & PAGE_CODE) {
       for (const l of this.codeListeners) l.codeWritten(off, len);
     }
+    if ((flags & PAGE_TABLE) && this.tableWritten !== null) this.tableWritten(off, len);
     if (flags & PAGE_WATCH) {
       const list = this.watchers.get(off >>> 12);
       if (list) { for (const w of list) w.stored(off + this.ramBase, len as Width); }

@@ -48,6 +48,13 @@ export interface Control {
   readonly reload: string;
   /** Statement(s) after a slow-path store that completed (e.g. check for rewritten code). */
   readonly afterStore: string;
+  /**
+   * Around a system call-out: registers kept elsewhere go back to `h.x` before it and are
+   * read again after it (a VMM call-out may emulate the instruction from `h.x` and write
+   * any register, as an SBI call does).
+   */
+  readonly spill?: string;
+  readonly fill?: string;
 }
 
 const VIEWS = [
@@ -98,7 +105,8 @@ export function insnCode(d: InsnDef, c: Control): string {
       // The target is computed before rd is written: rd may be rs1.
       return `t = ${s.target(e)}; ${c.setRd(e.npc)} ${c.end("t")}`;
     case "call": {
-      const head = `h.pc = ${e.pc}; h.npc = ${e.npc}; ${c.flush} v = ${s.call(e)}; ${c.reload}
+      const head = `h.pc = ${e.pc}; h.npc = ${e.npc}; ${c.flush} ${c.spill ?? ""}
+        v = ${s.call(e)}; ${c.fill ?? ""} ${c.reload}
         if (h.exc !== 0) { ${c.raise} }${s.writesRd ? ` ${c.setRd("v")}` : ""}`;
       // Atomics store too, so they may rewrite code like any store.
       return endsBlock(d) ? `${head} ${c.end("h.npc")}` : `${head} ${c.afterStore} ${c.next}`;

@@ -49,10 +49,18 @@ export const NO_PAGE = new Int32Array(0);
 /** Interrupt priority order for selection (Priv §3.1.9): MEI, MSI, MTI, SEI, SSI, STI. */
 const PRIORITY = [11, 3, 7, 9, 1, 5];
 
+/** Construction options of a hart. */
+export interface HartOptions {
+  /** Share these registers (a virtual hart of a deprivileged guest uses the real one's). */
+  regs?: Int32Array;
+  /** Physical addresses at or above this are unreachable (see `Hart.physLimit`). */
+  physLimit?: number;
+}
+
 /** A hart and its slow paths. */
 export class Hart {
   /** Integer registers; x[32] absorbs writes to x0. */
-  readonly x = new Int32Array(33);
+  readonly x: Int32Array;
   /** Address of the current instruction (at engine boundaries: the next to run). */
   pc = 0;
   /** Next pc chosen by a system call-out (engines set it to the fall-through first). */
@@ -184,7 +192,14 @@ export class Hart {
   private readonly scratch = newDecoded();
 
   /** Creates hart `hartId` on `bus`; `host` services events. */
-  constructor(readonly bus: Bus, readonly hartId: number, public host: HartHost) {
+  constructor(
+    readonly bus: Bus,
+    readonly hartId: number,
+    public host: HartHost,
+    opts: HartOptions = {},
+  ) {
+    this.x = opts.regs ?? new Int32Array(33);
+    this.physLimit = opts.physLimit ?? Infinity;
     // A packed array of one element kind keeps the per-block lookup on V8's fast path.
     this.decodePages = Array.from({ length: bus.ramSize >>> 12 }, () => NO_PAGE);
     bus.pageFlaggedListeners.push(() => this.wtag.fill(-1));
@@ -233,9 +248,11 @@ export class Hart {
     this.overhead += 1;
     this.stats.exceptions++;
     const c = this.excCause;
+    // (A fault root mode handles may repeat: the VMM fills shadows and watches loops itself.)
+    const toRoot = this.root !== null && !(this.priv <= PRV_S && ((this.medeleg >>> c) & 1) !== 0);
     if (
       (c === CAUSE.FETCH_ACCESS || c === CAUSE.FETCH_PAGE) && this.pc === this.lastVector &&
-      this.retired === this.lastTrapRetired
+      this.retired === this.lastTrapRetired && !toRoot
     ) {
       // The handler itself cannot be fetched: no instruction can ever retire again.
       return this.host.halt(
@@ -279,6 +296,28 @@ export class Hart {
   stage2Refs = 0;
   /** Virtual cycles each stage-2 walk costs (the hypervisor's cost model sets it). */
   stage2Cycles = 0;
+
+  /**
+   * Binary translation (`bt`, DESIGN §4): while set, every system instruction (CSR
+   * access, ecall, xret, wfi, sfence.vma) is a direct call into the VMM instead of a trap.
+   * It emulates the instruction at `pc`, sets `npc` and returns the value for rd.
+   */
+  callout: ((h: Hart) => number) | null = null;
+
+  /**
+   * Told of every page-table entry the walker reads (its physical address, level and
+   * value), so a VMM can learn which pages hold a guest's page tables.
+   */
+  onWalk: ((pteAddr: number, level: number, pte: number) => void) | null = null;
+
+  /**
+   * Physical addresses at or above this fault as unbacked. A virtual hart uses it to keep
+   * its guest out of the memory past the guest's RAM, where the VMM keeps shadow tables.
+   */
+  readonly physLimit: number;
+
+  /** Extra translation-context bits (pre-shifted by 23): a VMM's shadow address-space slot. */
+  ctxExtra = 0;
 
   /** Trap entry (Priv §3.1.6.1, §3.1.7, §4.1.1): delegation, cause, tval, stack of enables. */
   trap(cause: number, tval: number, interrupt: boolean): void {
@@ -392,6 +431,10 @@ export class Hart {
 
   /** ecall: environment call from the current mode. */
   ecall(): void {
+    if (this.callout !== null) {
+      this.callout(this);
+      return;
+    }
     this.raise(CAUSE.ECALL_U + this.priv, 0);
   }
 
@@ -402,6 +445,10 @@ export class Hart {
 
   /** mret (Priv §3.3.2). */
   mret(): void {
+    if (this.callout !== null) {
+      this.callout(this);
+      return;
+    }
     if (this.priv < PRV_M) return this.illegal();
     const s = this.mstatus;
     const mpp = (s >>> 11) & 3;
@@ -420,6 +467,10 @@ export class Hart {
 
   /** sret (Priv §3.3.2, TSR §3.1.6.5). */
   sret(): void {
+    if (this.callout !== null) {
+      this.callout(this);
+      return;
+    }
     if (this.priv < PRV_S || (this.priv === PRV_S && (this.mstatus & MSTATUS.TSR))) {
       return this.illegal();
     }
@@ -438,6 +489,10 @@ export class Hart {
 
   /** wfi (Priv §3.3.3): illegal in U-mode and, with TW, below M; otherwise wait. */
   wfi(): void {
+    if (this.callout !== null) {
+      this.callout(this);
+      return;
+    }
     if (this.priv === PRV_U || (this.priv < PRV_M && (this.mstatus & MSTATUS.TW))) {
       return this.illegal();
     }
@@ -447,6 +502,10 @@ export class Hart {
 
   /** sfence.vma (Priv §4.2.1): flushes the TLB; illegal in U-mode and in S-mode under TVM. */
   sfenceVma(_vaddr: number, _asid: number): void {
+    if (this.callout !== null) {
+      this.callout(this);
+      return;
+    }
     if (this.priv === PRV_U || (this.priv === PRV_S && (this.mstatus & MSTATUS.TVM))) {
       return this.illegal();
     }
@@ -458,6 +517,7 @@ export class Hart {
 
   /** csrrw / csrrwi: returns the old value (read only if rd ≠ x0). */
   csrrw(csr: number, value: number, rdIsZero: boolean): number {
+    if (this.callout !== null) return this.callout(this);
     if (!this.csrAllowed(csr, true)) return 0;
     const old = rdIsZero ? 0 : csrRead(this, csr);
     if (this.exc) return 0;
@@ -467,6 +527,7 @@ export class Hart {
 
   /** csrrs / csrrsi: sets bits; writes only if the source is not x0 / zero. */
   csrrs(csr: number, value: number, write: boolean): number {
+    if (this.callout !== null) return this.callout(this);
     if (!this.csrAllowed(csr, write)) return 0;
     const old = csrRead(this, csr);
     if (this.exc) return 0;
@@ -476,6 +537,7 @@ export class Hart {
 
   /** csrrc / csrrci: clears bits. */
   csrrc(csr: number, value: number, write: boolean): number {
+    if (this.callout !== null) return this.callout(this);
     if (!this.csrAllowed(csr, write)) return 0;
     const old = csrRead(this, csr);
     if (this.exc) return 0;
@@ -723,10 +785,10 @@ export class Hart {
     // when nothing is translated.
     const paging = (this.satp >>> 31) === 1 ? 1 : 0;
     const p = this.priv;
-    this.fctx = (p === PRV_M ? 6 : p * 2 + paging) << 20;
+    this.fctx = ((p === PRV_M ? 6 : p * 2 + paging) << 20) | this.ctxExtra;
     const s = this.mstatus;
     const dp = p === PRV_M && (s & MSTATUS.MPRV) ? (s >>> 11) & 3 : p;
-    this.dctx = (dp === PRV_M ? 6 : dp * 2 + paging) << 20;
+    this.dctx = ((dp === PRV_M ? 6 : dp * 2 + paging) << 20) | this.ctxExtra;
   }
 
   // ---- decode cache --------------------------------------------------------------------

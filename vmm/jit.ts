@@ -7,48 +7,18 @@
  * straddles a page is run by a one-instruction stepper generated from the same templates.
  */
 
-import { helpers, INSNS } from "./insns.ts";
-import { type Control, insnCode, PACKED_RD, packedEmitter } from "./codegen.ts";
-import { isWide, OP_ILLEGAL } from "./decoder.ts";
+import { isWide } from "./decoder.ts";
+import { stepper } from "./stepper.ts";
 import { type Hart, NO_PAGE, TLB_MASK } from "./hart.ts";
 import type { RunFn } from "./interpreter.ts";
 import { type Block, EXIT_OTHER, TranslationCache } from "./translator.ts";
-
-type StepFn = (h: Hart, w: number, imm: number, pc: number) => void;
-
-/** The stepper: one decoded instruction, retiring it or latching its exception. */
-function buildStepper(): StepFn {
-  const c: Control = {
-    e: packedEmitter,
-    setRd: (expr) => `x[${PACKED_RD}] = ${expr};`,
-    next: `h.retired++; h.pc = ${packedEmitter.npc}; return;`,
-    end: (pc) => `h.retired++; h.pc = ${pc}; return;`,
-    raise: "h.pc = pc; return;",
-    flush: "",
-    reload: "dctx = h.dctx;",
-    afterStore: "",
-  };
-  const cases = INSNS.map((d, k) => `case ${k + 1}: { ${insnCode(d, c)} }`).join("\n");
-  const src = `return function step(h, w, imm, pc) {
-    const x = h.x, bus = h.bus, u8 = bus.u8, i8 = bus.i8, u16 = bus.u16, i16 = bus.i16;
-    const i32 = bus.i32, rtag = h.rtag, roff = h.roff, wtag = h.wtag, woff = h.woff;
-    let dctx = h.dctx, v = 0, a = 0, t = 0;
-    switch (w & 255) {
-      ${cases}
-      case ${OP_ILLEGAL}: h.pc = pc; h.raise(2, imm); return;
-    }
-  }`;
-  return new Function("H", src)(helpers) as StepFn;
-}
-
-let stepper: StepFn | undefined;
 
 /** Builds the translating engine for hart `h`, with its own translation cache. */
 export function buildJit(
   h: Hart,
   cache: TranslationCache = new TranslationCache(h),
 ): { run: RunFn; cache: TranslationCache } {
-  const step = stepper ??= buildStepper();
+  const step = stepper();
   const stats = cache.stats;
   const { jcTag, jcCtx, jcBlock } = cache;
   const { ftag, foff } = h;

@@ -29,6 +29,12 @@ import { EV, type Trace } from "../kernel/trace.ts";
 import * as map from "../devices/virt_map.ts";
 import { SbiFirmware } from "../kernel/sbi.ts";
 import { CAUSE, IRQ } from "./priv.ts";
+import {
+  type CalloutKind,
+  type SoftTechnique,
+  SoftwareVmm,
+  type VmmExitKind,
+} from "./software_vmm.ts";
 
 /** Virtual core clock: 100 MHz, so 10 cycles per 10 MHz mtime tick. */
 export const CORE_HZ = 100_000_000;
@@ -69,12 +75,20 @@ export interface MachineOptions {
   sbi?: boolean;
   /** RAM lives in this region of an existing buffer (a domain's frames of machine memory). */
   ramBacking?: { buffer: ArrayBuffer; byteOffset: number };
-  /** The machine is a domain under a hypervisor using hardware assistance (`hw`). */
+  /** The machine is a domain under a hypervisor (`hw`, or `trap`/`bt` with `technique`). */
   hosted?: HostedHooks;
+  /**
+   * Run the guest deprivileged under a software VMM (DESIGN §4): `trap` (trap-and-emulate)
+   * or `bt` (binary translation). It starts in virtual M-mode, or in virtual S-mode with `sbi`.
+   */
+  technique?: SoftTechnique;
+  /** Pages of shadow page tables past the guest's RAM (default 256: 1 MiB). */
+  shadowPages?: number;
 }
 
-/** Why a hosted machine's guest left it (DESIGN §4, `hw`). */
-export type ExitKind = "sbi" | "mmio" | "wfi" | "irq" | "fault";
+/** Why a hosted machine's guest left it (DESIGN §4): `hw` exits and software-VMM traps. */
+export type ExitKind = "sbi" | "wfi" | "irq" | VmmExitKind;
+export type { CalloutKind };
 
 /** How a hypervisor drives a hosted machine. */
 export interface HostedHooks {
@@ -83,6 +97,8 @@ export interface HostedHooks {
    * guest-physical address of a device access, else the pc.
    */
   exit(kind: ExitKind, addr: number): void;
+  /** Translated kernel code called its VMM directly (`bt`). */
+  callout(kind: CalloutKind, addr: number): void;
   /** Whether the hypervisor wants the pCPU back now (checked at every event point). */
   shouldYield(): boolean;
   /** Instructions left in the hypervisor's budget (the next event point comes no later). */
@@ -128,6 +144,10 @@ export class Machine implements HartHost {
   readonly engine: Engine;
   /** Whether more console input may still arrive from the host. */
   inputOpen = false;
+  /** The software VMM, under `trap` or `bt`. */
+  readonly vmm?: SoftwareVmm;
+  /** Guest RAM in bytes (the bus has more under a software VMM: its shadow tables). */
+  readonly ramSize: number;
   /** The SBI firmware, when the machine serves SBI. */
   readonly sbi?: SbiFirmware;
   /**
@@ -156,7 +176,9 @@ export class Machine implements HartHost {
     }
     if (ramSize > 0x7000_0000) throw new UserError("memory size is limited to 1792 MiB");
     this.maxInsns = opts.maxInsns ?? Infinity;
-    this.bus = new Bus(map.RAM_BASE, ramSize, opts.ramBacking);
+    const pool = opts.technique ? (opts.shadowPages ?? 256) : 0;
+    this.ramSize = ramSize;
+    this.bus = new Bus(map.RAM_BASE, ramSize + pool * 4096, opts.ramBacking);
     this.hosted = opts.hosted;
     this.hart = new Hart(this.bus, 0, this);
     const hart = this.hart;
@@ -234,13 +256,28 @@ export class Machine implements HartHost {
     hart.priv = PRV_M;
     hart.x[10] = 0; // a0: hart id
     hart.x[11] = at | 0; // a1: device tree
-    if (opts.sbi) this.sbi = this.startSbi(consolePort, power);
+    if (opts.technique) {
+      this.vmm = new SoftwareVmm(hart, {
+        technique: opts.technique,
+        guestEnd: end,
+        poolFirst: ramSize / 4096,
+        poolPages: pool,
+        report: this.hosted,
+      });
+    }
+    if (opts.sbi) this.sbi = this.startSbi(this.vmm?.vh ?? hart, consolePort, power);
     if (this.hosted) {
       const hosted = this.hosted;
-      hart.onMmio = (pa) => hosted.exit("mmio", pa);
       hart.onUnbacked = (pa) => hosted.exit("fault", pa);
-      hart.stage2Refs = 2; // Sv32x4: two levels
+      if (this.vmm) {
+        const vmm = this.vmm;
+        hart.onMmio = (pa) => vmm.mmio(pa);
+      } else {
+        hart.onMmio = (pa) => hosted.exit("mmio", pa);
+        hart.stage2Refs = 2; // Sv32x4: two levels
+      }
     }
+    this.vmm?.start();
     hart.updateContext();
     this.engine = opts.engine ?? "jit";
     if (this.engine === "jit") {
@@ -258,15 +295,16 @@ export class Machine implements HartHost {
    * and serves `ecall` from S as SBI calls in root mode.
    */
   private startSbi(
+    h: Hart,
     consolePort: ConsolePort,
     power: { exit(code: number): void; reset(): void },
   ): SbiFirmware {
-    const h = this.hart;
     const fw = new SbiFirmware({
       mtime: () => this.clint.mtime(),
       setTimer: (at) => {
         this.sbiTimer = at;
-        h.nextEvent = 0;
+        this.hart.setPending(IRQ.STI, false);
+        this.hart.nextEvent = 0;
       },
       putchar: (b) => consolePort.put(b),
       getchar: () => this.sbiInputAt < this.sbiInput.length ? this.sbiInput[this.sbiInputAt++] : -1,
@@ -309,7 +347,7 @@ export class Machine implements HartHost {
     image: Uint8Array,
     name: string,
   ): { entry: number; top: number; tohost?: number; fromhost?: number } {
-    const ramEnd = map.RAM_BASE + this.bus.ramSize;
+    const ramEnd = map.RAM_BASE + this.ramSize;
     const inRam = (a: number, len: number) => a >= map.RAM_BASE && a + len <= ramEnd;
     if (!isElf(image)) {
       if (image.length === 0) throw new UserError(`${name} is empty`);

@@ -39,11 +39,12 @@ export function translate(h: Hart, va: number, acc: Access, len: number): number
     h.stats.walkRefs++;
     if (h.stage2Refs !== 0) stage2(h); // the guest's table entry is itself guest-physical
     // The walk's own accesses are S-mode loads as far as PMP is concerned (§3.7.1).
-    if (off < 0 || !h.pmp.allows(pteAddr, 4, ACC_LOAD, PRV_S)) {
+    if (off < 0 || pteAddr >= h.physLimit || !h.pmp.allows(pteAddr, 4, ACC_LOAD, PRV_S)) {
       h.raise(ACCESS_FAULT[acc], va);
       return -1;
     }
     let pte = bus.i32[off >> 2];
+    if (h.onWalk !== null) h.onWalk(pteAddr, level, pte);
     if ((pte & PTE.V) === 0 || ((pte & PTE.R) === 0 && (pte & PTE.W) !== 0)) break;
     if ((pte & (PTE.R | PTE.X)) === 0) {
       table = ((pte >>> 10) & 0x3fffff) * 4096;
@@ -74,7 +75,7 @@ function stage2(h: Hart): void {
 }
 
 /** Leaf permission check for an access at effective privilege `priv`. */
-function permitted(h: Hart, pte: number, acc: Access, priv: number): boolean {
+export function permitted(h: Hart, pte: number, acc: Access, priv: number): boolean {
   const user = (pte & PTE.U) !== 0;
   if (acc === ACC_FETCH) {
     // S-mode may never execute user pages; U-mode only user pages.
@@ -90,7 +91,7 @@ function permitted(h: Hart, pte: number, acc: Access, priv: number): boolean {
 
 /** Applies PMP to a physical access; raises the access fault and returns -1 if denied. */
 function pmpChecked(h: Hart, pa: number, len: number, acc: Access, priv: number, va: number) {
-  if (h.pmp.allows(pa, len, acc, priv)) return pa;
+  if (pa < h.physLimit && h.pmp.allows(pa, len, acc, priv)) return pa;
   h.raise(ACCESS_FAULT[acc], va);
   return -1;
 }

@@ -368,6 +368,7 @@ function generate(blocks: BlockInfo[], head: number, loops: boolean, exitPcs: nu
   used.delete(XZERO_SINK);
   const reg = (n: number) => (n === 0 ? "0" : `r${n}`);
   const wb = [...written].map((n) => `x[${n}] = r${n};`).join(" ");
+  const refill = [...used].map((n) => `r${n} = x[${n}];`).join(" ");
   /** Exit index for a static target (chainable). */
   const exitIndex = (target: number) => {
     const k = exitPcs.indexOf(target);
@@ -420,6 +421,8 @@ function generate(blocks: BlockInfo[], head: number, loops: boolean, exitPcs: nu
         raise: leave(`${i.pc}`, `cnt + ${k}`, `${EXIT_OTHER}`),
         flush: `h.retired = base + cnt + ${k};`,
         reload: "dctx = h.dctx; limit = h.nextEvent - h.overhead;",
+        spill: wb,
+        fill: refill,
         // Rewritten code: leave at once. Inside a block this is no block boundary for the
         // interpreter (midBlock: no event check); after its page's last instruction it is.
         afterStore: `if (h.smc !== 0) { h.smc = 0;
