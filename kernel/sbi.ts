@@ -12,7 +12,7 @@
 
 import type { Hart } from "../vmm/hart.ts";
 import { ACC_LOAD, ACC_STORE } from "../vmm/mmu.ts";
-import { IRQ, PRV_S } from "../vmm/priv.ts";
+import { PRV_S } from "../vmm/priv.ts";
 
 /** Extension ids (SBI v2.0 chapters 4–12; legacy chapter 5). */
 export const SBI_EXT = {

@@ -1,14 +1,17 @@
 /**
  * SBI served from root mode (DESIGN §7, SBI v2.0): each extension and function on a bare
- * machine whose image starts in S-mode, as after OpenSBI. Programs are written inline with
- * the project's assembler; results are left in saved registers, then the program shuts
- * the machine down through SRST.
+ * machine whose image starts in S-mode, as after OpenSBI — and the same again with the
+ * guest deprivileged under a software VMM (`trap`, `bt`), where the SBI call is an ecall
+ * the VMM reflects into the firmware. Programs are written inline with the project's
+ * assembler; results are left in saved registers, then the program shuts the machine down
+ * through SRST.
  */
 
 import assert from "node:assert/strict";
 import { assemble } from "../vmm/assembler.ts";
 import { Machine, type Outcome } from "../vmm/machine.ts";
 import { PRV_S } from "../vmm/priv.ts";
+import type { SoftTechnique } from "../vmm/software_vmm.ts";
 import { SBI_ERR, SBI_EXT, SBI_IMPL_ID, SBI_SPEC_VERSION } from "../kernel/sbi.ts";
 
 /** `li a7, eid; li a6, fid; ecall`. */
@@ -24,30 +27,38 @@ ${sbi(SBI_EXT.SRST)}
 hang:
   j hang`;
 
-function run(src: string, input = ""): { m: Machine; out: string; o: Outcome } {
-  let out = "";
-  const m = new Machine({
-    image: assemble(src).bytes,
-    console: { put: (b) => (out += String.fromCharCode(b)) },
-    sbi: true,
-    maxInsns: 1_000_000,
+for (const technique of [undefined, "trap", "bt"] as (SoftTechnique | undefined)[]) {
+  const suffix = technique ? ` (${technique})` : "";
+  function run(src: string, input = ""): { m: Machine; out: string; o: Outcome } {
+    let out = "";
+    const m = new Machine({
+      image: assemble(src).bytes,
+      console: { put: (b) => (out += String.fromCharCode(b)) },
+      sbi: true,
+      technique,
+      maxInsns: 1_000_000,
+    });
+    if (input) m.input(new TextEncoder().encode(input));
+    const o = m.runFor();
+    return { m, out, o };
+  }
+  const reg = (m: Machine, n: number) => m.hart.x[n];
+
+  Deno.test(`sbi${suffix}: the image starts in S-mode with a0 = hart id and a1 = the device tree`, () => {
+    const m = new Machine({
+      image: assemble(shutdown()).bytes,
+      console: { put() {} },
+      sbi: true,
+      technique,
+    });
+    assert.equal((m.vmm?.vh ?? m.hart).priv, PRV_S);
+    assert.equal(m.hart.x[10], 0);
+    assert.equal(m.hart.x[11] >>> 0, m.fdtAddr);
+    assert.deepEqual(m.runFor(), { kind: "exit", code: 0 });
   });
-  if (input) m.input(new TextEncoder().encode(input));
-  const o = m.runFor();
-  return { m, out, o };
-}
-const reg = (m: Machine, n: number) => m.hart.x[n];
 
-Deno.test("sbi: the image starts in S-mode with a0 = hart id and a1 = the device tree", () => {
-  const m = new Machine({ image: assemble(shutdown()).bytes, console: { put() {} }, sbi: true });
-  assert.equal(m.hart.priv, PRV_S);
-  assert.equal(m.hart.x[10], 0);
-  assert.equal(m.hart.x[11] >>> 0, m.fdtAddr);
-  assert.deepEqual(m.runFor(), { kind: "exit", code: 0 });
-});
-
-Deno.test("sbi: BASE reports version, implementation and extensions", () => {
-  const { m, o } = run(`
+  Deno.test(`sbi${suffix}: BASE reports version, implementation and extensions`, () => {
+    const { m, o } = run(`
 ${sbi(SBI_EXT.BASE, 0)}
   mv s0, a0
   mv s1, a1
@@ -65,17 +76,17 @@ ${sbi(0x0a000000)}
   mv s6, a0
 ${shutdown()}
 `);
-  assert.deepEqual(o, { kind: "exit", code: 0 });
-  assert.deepEqual(
-    [reg(m, 8), reg(m, 9), reg(m, 18), reg(m, 19), reg(m, 20), reg(m, 21), reg(m, 22)],
-    [0, SBI_SPEC_VERSION, SBI_IMPL_ID, 1, 0, SBI_ERR.NOT_SUPPORTED, SBI_ERR.NOT_SUPPORTED],
-  );
-  assert.equal(m.sbi!.stats.get("base"), 5);
-});
+    assert.deepEqual(o, { kind: "exit", code: 0 });
+    assert.deepEqual(
+      [reg(m, 8), reg(m, 9), reg(m, 18), reg(m, 19), reg(m, 20), reg(m, 21), reg(m, 22)],
+      [0, SBI_SPEC_VERSION, SBI_IMPL_ID, 1, 0, SBI_ERR.NOT_SUPPORTED, SBI_ERR.NOT_SUPPORTED],
+    );
+    assert.equal(m.sbi!.stats.get("base"), 5);
+  });
 
-Deno.test("sbi: legacy console putchar and getchar", () => {
-  const { out, m } = run(
-    `
+  Deno.test(`sbi${suffix}: legacy console putchar and getchar`, () => {
+    const { out, m } = run(
+      `
   li a0, 72
 ${sbi(SBI_EXT.LEGACY_PUTCHAR)}
   li a0, 105
@@ -86,15 +97,15 @@ ${sbi(SBI_EXT.LEGACY_GETCHAR)}
   mv s1, a0
 ${shutdown()}
 `,
-    "x",
-  );
-  assert.equal(out, "Hi");
-  assert.deepEqual([reg(m, 8), reg(m, 9)], [120, -1]);
-});
+      "x",
+    );
+    assert.equal(out, "Hi");
+    assert.deepEqual([reg(m, 8), reg(m, 9)], [120, -1]);
+  });
 
-Deno.test("sbi: DBCN writes, reads and checks its buffer address", () => {
-  const { out, m } = run(
-    `
+  Deno.test(`sbi${suffix}: DBCN writes, reads and checks its buffer address`, () => {
+    const { out, m } = run(
+      `
   li a0, 5
   la a1, msg
   li a2, 0
@@ -124,17 +135,17 @@ ${shutdown()}
 msg: .ascii "hello"
 buf: .space 8
 `,
-    "ok",
-  );
-  assert.equal(out, "hello!");
-  assert.deepEqual(
-    [reg(m, 8), reg(m, 9), reg(m, 18), reg(m, 19), reg(m, 20), reg(m, 21)],
-    [0, 5, 2, 107, SBI_ERR.INVALID_ADDRESS, SBI_ERR.INVALID_ADDRESS],
-  );
-});
+      "ok",
+    );
+    assert.equal(out, "hello!");
+    assert.deepEqual(
+      [reg(m, 8), reg(m, 9), reg(m, 18), reg(m, 19), reg(m, 20), reg(m, 21)],
+      [0, 5, 2, 107, SBI_ERR.INVALID_ADDRESS, SBI_ERR.INVALID_ADDRESS],
+    );
+  });
 
-Deno.test("sbi: TIME raises the supervisor timer interrupt at the deadline", () => {
-  const { m, o } = run(`
+  Deno.test(`sbi${suffix}: TIME raises the supervisor timer interrupt at the deadline`, () => {
+    const { m, o } = run(`
   la t0, handler
   csrw stvec, t0
   li t0, 0x20
@@ -158,16 +169,16 @@ ${sbi(SBI_EXT.TIME)}     # far away again: STIP drops
   csrr s4, sip
 ${shutdown()}
 `);
-  assert.deepEqual(o, { kind: "exit", code: 0 });
-  assert.equal(reg(m, 18), 0);
-  assert.equal(reg(m, 9) >>> 0, 0x80000005);
-  assert.ok(reg(m, 19) >= 1000 && reg(m, 19) < 1100, `woke after ${reg(m, 19)} ticks`);
-  assert.equal(reg(m, 20) & 0x20, 0, "STIP cleared by the next set_timer");
-  assert.equal(m.sbi!.stats.get("time"), 2);
-});
+    assert.deepEqual(o, { kind: "exit", code: 0 });
+    assert.equal(reg(m, 18), 0);
+    assert.equal(reg(m, 9) >>> 0, 0x80000005);
+    assert.ok(reg(m, 19) >= 1000 && reg(m, 19) < 1100, `woke after ${reg(m, 19)} ticks`);
+    assert.equal(reg(m, 20) & 0x20, 0, "STIP cleared by the next set_timer");
+    assert.equal(m.sbi!.stats.get("time"), 2);
+  });
 
-Deno.test("sbi: IPI raises a supervisor software interrupt; bad harts are refused", () => {
-  const { m } = run(`
+  Deno.test(`sbi${suffix}: IPI raises a supervisor software interrupt; bad harts are refused`, () => {
+    const { m } = run(`
   la t0, handler
   csrw stvec, t0
   li t0, 2
@@ -188,15 +199,15 @@ handler:
   csrci sip, 2
 ${shutdown()}
 `);
-  assert.deepEqual([reg(m, 8), reg(m, 9), reg(m, 18) >>> 0], [
-    SBI_ERR.INVALID_PARAM,
-    0,
-    0x80000001,
-  ]);
-});
+    assert.deepEqual([reg(m, 8), reg(m, 9), reg(m, 18) >>> 0], [
+      SBI_ERR.INVALID_PARAM,
+      0,
+      0x80000001,
+    ]);
+  });
 
-Deno.test("sbi: RFENCE and HSM", () => {
-  const { m } = run(`
+  Deno.test(`sbi${suffix}: RFENCE and HSM`, () => {
+    const { m } = run(`
   li a0, 1
   li a1, 0
   li a2, 0
@@ -217,33 +228,33 @@ ${sbi(SBI_EXT.HSM, 0)}
   mv s5, a0
 ${shutdown()}
 `);
-  assert.deepEqual(
-    [reg(m, 8), reg(m, 9), reg(m, 18), reg(m, 19), reg(m, 20), reg(m, 21)],
-    [0, SBI_ERR.NOT_SUPPORTED, 0, 0, SBI_ERR.INVALID_PARAM, SBI_ERR.ALREADY_AVAILABLE],
-  );
-});
+    assert.deepEqual(
+      [reg(m, 8), reg(m, 9), reg(m, 18), reg(m, 19), reg(m, 20), reg(m, 21)],
+      [0, SBI_ERR.NOT_SUPPORTED, 0, 0, SBI_ERR.INVALID_PARAM, SBI_ERR.ALREADY_AVAILABLE],
+    );
+  });
 
-Deno.test("sbi: SRST shuts down with the reason as exit code, reboots, and checks arguments", () => {
-  assert.deepEqual(run(shutdown(1)).o, { kind: "exit", code: 1 });
-  assert.deepEqual(run(`li a0, 1\n li a1, 0\n${sbi(SBI_EXT.SRST)}\nh: j h`).o, { kind: "reset" });
-  const { m } = run(`
+  Deno.test(`sbi${suffix}: SRST shuts down with the reason as exit code, reboots, and checks arguments`, () => {
+    assert.deepEqual(run(shutdown(1)).o, { kind: "exit", code: 1 });
+    assert.deepEqual(run(`li a0, 1\n li a1, 0\n${sbi(SBI_EXT.SRST)}\nh: j h`).o, { kind: "reset" });
+    const { m } = run(`
   li a0, 7
   li a1, 0
 ${sbi(SBI_EXT.SRST)}
   mv s0, a0
 ${shutdown()}
 `);
-  assert.equal(reg(m, 8), SBI_ERR.INVALID_PARAM);
-});
+    assert.equal(reg(m, 8), SBI_ERR.INVALID_PARAM);
+  });
 
-Deno.test("sbi: a trap that nothing in S-mode handles halts with a clear reason", () => {
-  const { o } = run("csrw mstatus, zero\nh: j h");
-  // The illegal instruction is delegated to S-mode; with stvec 0 the handler cannot be fetched.
-  assert.equal(o.kind, "halt");
-});
+  Deno.test(`sbi${suffix}: a trap that nothing in S-mode handles halts with a clear reason`, () => {
+    const { o } = run("csrw mstatus, zero\nh: j h");
+    // The illegal instruction is delegated to S-mode; with stvec 0 the handler cannot be fetched.
+    assert.equal(o.kind, "halt");
+  });
 
-Deno.test("sbi: a DBCN write transfers at most a page per call and says how much", () => {
-  const { m, out } = run(`
+  Deno.test(`sbi${suffix}: a DBCN write transfers at most a page per call and says how much`, () => {
+    const { m, out } = run(`
   li a0, 100000
   li a1, 0x80000000
   li a2, 0
@@ -252,12 +263,12 @@ ${sbi(SBI_EXT.DBCN, 0)}
   mv s1, a1
 ${shutdown()}
 `);
-  assert.deepEqual([reg(m, 8), reg(m, 9)], [0, 4096]);
-  assert.equal(out.length, 4096);
-});
+    assert.deepEqual([reg(m, 8), reg(m, 9)], [0, 4096]);
+    assert.equal(out.length, 4096);
+  });
 
-Deno.test("sbi: set_timer(-1) means never; a guest then waiting for it halts cleanly", () => {
-  const { o } = run(`
+  Deno.test(`sbi${suffix}: set_timer(-1) means never; a guest then waiting for it halts cleanly`, () => {
+    const { o } = run(`
   li t0, 0x20
   csrw sie, t0
   li a0, -1
@@ -267,5 +278,6 @@ ${sbi(SBI_EXT.TIME)}
   wfi
 ${shutdown()}
 `);
-  assert.equal(o.kind, "halt");
-});
+    assert.equal(o.kind, "halt");
+  });
+}

@@ -177,6 +177,11 @@ export class Machine implements HartHost {
     if (ramSize > 0x7000_0000) throw new UserError("memory size is limited to 1792 MiB");
     this.maxInsns = opts.maxInsns ?? Infinity;
     const pool = opts.technique ? (opts.shadowPages ?? 256) : 0;
+    // One instruction may need a root table and four leaf tables at once (a fetch and a
+    // data access, each straddling 4 MiB regions); fewer could never make progress.
+    if (opts.technique && !(Number.isInteger(pool) && pool >= 5)) {
+      throw new UserError(`shadow tables need at least 5 pages, not ${pool}`);
+    }
     this.ramSize = ramSize;
     this.bus = new Bus(map.RAM_BASE, ramSize + pool * 4096, opts.ramBacking);
     this.hosted = opts.hosted;
