@@ -27,21 +27,27 @@ ${sbi(SBI_EXT.SRST)}
 hang:
   j hang`;
 
+function runOn(
+  technique: SoftTechnique | undefined,
+  src: string,
+  input: string,
+): { m: Machine; out: string; o: Outcome } {
+  let out = "";
+  const m = new Machine({
+    image: assemble(src).bytes,
+    console: { put: (b) => (out += String.fromCharCode(b)) },
+    sbi: true,
+    technique,
+    maxInsns: 1_000_000,
+  });
+  if (input) m.input(new TextEncoder().encode(input));
+  const o = m.runFor();
+  return { m, out, o };
+}
+
 for (const technique of [undefined, "trap", "bt"] as (SoftTechnique | undefined)[]) {
   const suffix = technique ? ` (${technique})` : "";
-  function run(src: string, input = ""): { m: Machine; out: string; o: Outcome } {
-    let out = "";
-    const m = new Machine({
-      image: assemble(src).bytes,
-      console: { put: (b) => (out += String.fromCharCode(b)) },
-      sbi: true,
-      technique,
-      maxInsns: 1_000_000,
-    });
-    if (input) m.input(new TextEncoder().encode(input));
-    const o = m.runFor();
-    return { m, out, o };
-  }
+  const run = (src: string, input = "") => runOn(technique, src, input);
   const reg = (m: Machine, n: number) => m.hart.x[n];
 
   Deno.test(`sbi${suffix}: the image starts in S-mode with a0 = hart id and a1 = the device tree`, () => {
