@@ -59,6 +59,7 @@ export const CALLOUT_CODES: Readonly<Record<CalloutKind, number>> = {
   ptwrite: 1,
   mmio: 2,
   translate: 3,
+  reflect: 4,
 };
 
 /**
@@ -371,6 +372,7 @@ export class Hypervisor implements KernelView {
         if (v === undefined) return;
         this.charge(v, kind === "translate" ? "translate" : "callout");
         if (kind === "ptwrite") this.charge(v, "pte");
+        if (kind === "reflect") this.charge(v, "reflect");
         if (kind === "mmio") {
           st.dom0Calls++;
           this.charge(v, "dom0");

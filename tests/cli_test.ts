@@ -47,7 +47,16 @@ Deno.test("cli: no argument boots the default system (Dom0 and two PV DomUs) and
   const r = await cli([]);
   assert.equal(r.code, 0, r.err);
   assert.equal(r.err, "");
-  for (const [name, mode] of [["dom0", "pv"], ["alpha", "pv"], ["beta", "pv"], ["gamma", "hw"]]) {
+  for (
+    const [name, mode] of [
+      ["dom0", "pv"],
+      ["alpha", "pv"],
+      ["beta", "pv"],
+      ["gamma", "hw"],
+      ["delta", "trap"],
+      ["epsilon", "bt"],
+    ]
+  ) {
     assert.match(r.out, new RegExp(`^\\[${name}\\] `, "m"), name);
     assert.match(r.out, new RegExp(`^${name} +\\d+ +${mode} +shutdown \\(poweroff\\)`, "m"), name);
   }
@@ -68,11 +77,13 @@ Deno.test("cli: --stats --json gives the per-domain summary as JSON", async () =
     "alpha",
     "beta",
     "gamma",
+    "delta",
+    "epsilon",
   ]);
   for (const d of s.domains) {
     assert.ok(d.instructions > 0);
     assert.ok(d.cycles.total >= d.instructions);
-    assert.ok(Object.keys(d.mode === "hw" ? d.exits : d.hypercalls).length > 0);
+    assert.ok(Object.keys(d.mode === "pv" ? d.hypercalls : d.exits).length > 0);
   }
 });
 

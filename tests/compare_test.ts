@@ -9,10 +9,16 @@ import { compare, compareMain, formatCompare } from "../cli/compare.ts";
 const image = (n: string) =>
   Deno.readFileSync(new URL(`../guests/images/${n}.elf`, import.meta.url));
 
-Deno.test("compare: an S-mode kernel runs bare (with SBI) and under hw on identical code", () => {
+Deno.test("compare: an S-mode kernel runs bare (with SBI), under trap, bt and hw on identical code", () => {
   const r = compare(image("native"), "native");
-  assert.deepEqual(r.rows.map((x) => x.technique), ["bare (sbi)", "hw"]);
-  const [bare, hw] = r.rows;
+  assert.deepEqual(r.rows.map((x) => x.technique), ["bare (sbi)", "trap", "bt", "hw"]);
+  const [bare, trap, bt, hw] = r.rows;
+  for (const x of [trap, bt]) {
+    assert.equal(x.outcome, "shutdown (poweroff)");
+    assert.ok(x.hiddenFaults > 0 && x.overhead > 0);
+  }
+  assert.ok(bt.callouts > 0 && trap.callouts === 0);
+  assert.ok(trap.exits.priv > 0 && bt.exits.priv === undefined, "bt calls out instead");
   assert.equal(bare.outcome, "exit 0");
   assert.equal(hw.outcome, "shutdown (poweroff)");
   assert.equal(hw.instructions, bare.instructions, "the same guest code ran");
@@ -21,22 +27,25 @@ Deno.test("compare: an S-mode kernel runs bare (with SBI) and under hw on identi
   assert.ok(hw.exits.mmio > 0 && hw.exits.sbi > 0 && hw.exits.wfi === 3);
   const text = formatCompare(r);
   assert.match(text, /^hw +shutdown \(poweroff\) +\d+/m);
-  assert.match(text, /not available yet: trap, bt/);
+  assert.match(text, /^bt +shutdown \(poweroff\) +\d+/m);
+  assert.doesNotMatch(text, /cannot host it/);
 });
 
 Deno.test("compare: older cost profiles make the same exits dearer", () => {
-  const core2 = compare(image("native"), "native", { profile: "core2" }).rows[1];
-  const p4 = compare(image("native"), "native", { profile: "p4" }).rows[1];
-  const modern = compare(image("native"), "native", { profile: "modern" }).rows[1];
+  const hw = (profile: string) =>
+    compare(image("native"), "native", { profile }).rows.find((x) => x.technique === "hw")!;
+  const core2 = hw("core2"), p4 = hw("p4"), modern = hw("modern");
   assert.deepEqual(p4.exits, core2.exits);
   assert.deepEqual(modern.exits, core2.exits);
   assert.ok(p4.overhead > core2.overhead && core2.overhead > modern.overhead);
 });
 
-Deno.test("compare: an M-mode image runs bare only; a PV build can be added", () => {
+Deno.test("compare: an M-mode image runs bare, under trap and bt (not hw); a PV build can be added", () => {
   const r = compare(image("hello"), "hello", { pv: image("pvkernel") });
-  assert.deepEqual(r.rows.map((x) => x.technique), ["bare", "pv"]);
-  assert.ok(r.rows[1].hypercalls > 0);
+  assert.deepEqual(r.rows.map((x) => x.technique), ["bare", "trap", "bt", "pv"]);
+  assert.equal(r.rows[1].console, r.rows[0].console);
+  assert.ok(r.rows[3].hypercalls > 0);
+  assert.match(formatCompare(r), /cannot host it: hw/);
 });
 
 Deno.test("compare: bad usage gives 2", () => {

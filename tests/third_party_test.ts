@@ -13,6 +13,7 @@
 import assert from "node:assert/strict";
 import { type Engine, Machine } from "../vmm/machine.ts";
 import { MemoryDisk } from "../devices/raw_disk.ts";
+import { boot } from "./pv_support.ts";
 
 const dir = Deno.env.get("BELOWZERO_THIRD_PARTY");
 const exists = (p: string) => {
@@ -108,3 +109,65 @@ Deno.test({
     assert.doesNotMatch(r.out, /ERROR/);
   },
 });
+
+// ---- the same software as DomUs under a software VMM (issue 5) ----------------------
+
+for (const technique of ["trap", "bt"] as const) {
+  Deno.test({
+    name: `riscv-tests under ${technique}: every rv32 ISA test passes deprivileged (both engines)`,
+    ignore: !dir || !exists(tests),
+    fn() {
+      const names = [...Deno.readDirSync(tests)].map((e) => e.name)
+        .filter((n) => /^rv32(ui|um|ua|uc|mi|si)-[pv]-[\w-]+$/.test(n)).sort();
+      const failed = names.filter((n) =>
+        (["interp", "jit"] as Engine[]).some((engine) => {
+          const m = new Machine({
+            image: Deno.readFileSync(`${tests}/${n}`),
+            console: { put() {} },
+            maxInsns: 10_000_000,
+            technique,
+            engine,
+          });
+          const o = m.runFor();
+          return !(o.kind === "exit" && o.code === 0);
+        })
+      );
+      assert.deepEqual(failed, []);
+    },
+  });
+}
+
+/**
+ * xv6 and FreeRTOS as DomUs of the microkernel, beside a PV DomU, under `technique`: the
+ * console lines they print through their own UART models must be those of the bare runs.
+ */
+// Both are M-mode images, which hw refuses (as hardware would): trap and bt host them.
+for (const technique of ["trap", "bt"] as const) {
+  Deno.test({
+    name: `xv6 and FreeRTOS as ${technique} DomUs beside a PV DomU print what they print bare`,
+    ignore: !dir || !exists(`${xv6}/kernel/kernel`) || !exists(rtos),
+    fn() {
+      const pv = Deno.readFileSync(new URL("../guests/images/pvkernel.elf", import.meta.url));
+      const s = boot([
+        { image: pv, name: "pv", memory: 4 << 20 },
+        {
+          image: Deno.readFileSync(`${xv6}/kernel/kernel`),
+          name: "xv6",
+          memory: 128 << 20,
+          mode: technique,
+          disk: new MemoryDisk(Deno.readFileSync(`${xv6}/fs.img.pristine`)),
+        },
+        { image: Deno.readFileSync(rtos), name: "rtos", memory: 16 << 20, mode: technique },
+      ], { memory: 160 << 20, pcpus: 2, maxInsns: 2_000_000_000 });
+      s.doms[1].vcpus[0].machine!.input(new TextEncoder().encode("ls\necho hello\nwc README\n"));
+      for (const d of s.doms) s.dom0.toolstack.start(d);
+      s.hv.run();
+      const of = (n: string) => s.lines.filter((l) => l.startsWith(`${n}: `)).join("\n");
+      assert.match(of("xv6"), /init: starting sh/);
+      assert.match(of("xv6"), /43 286 1982 README/);
+      assert.match(of("rtos"), /FreeRTOS Demo SUCCESS/);
+      assert.doesNotMatch(of("rtos"), /ERROR/);
+      assert.match(of("pv"), /.+/);
+    },
+  });
+}

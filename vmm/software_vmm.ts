@@ -32,7 +32,7 @@ export type SoftTechnique = "trap" | "bt";
 export type VmmExitKind = "priv" | "shadow" | "reflect" | "ptwrite" | "mmio" | "fault";
 
 /** What a `bt` call-out was for. */
-export type CalloutKind = "insn" | "ptwrite" | "mmio" | "translate";
+export type CalloutKind = "insn" | "reflect" | "ptwrite" | "mmio" | "translate";
 
 /** How the VMM reports its work (the hypervisor counts, traces and charges it). */
 export interface VmmReport {
@@ -154,8 +154,8 @@ export class SoftwareVmm {
     }
     switch (cause) {
       case CAUSE.ILLEGAL:
-        this.report("priv", h.pc);
-        this.emulate(tval === 0 ? h.insnBitsAt(h.pc) : tval);
+        // Counted as "priv", or as "reflect" when the guest itself must take the trap.
+        this.emulate(tval === 0 ? h.insnBitsAt(h.pc) : tval, "priv");
         break;
       case CAUSE.FETCH_PAGE:
         this.pageFault(ACC_FETCH, tval);
@@ -191,10 +191,9 @@ export class SoftwareVmm {
   private calloutEntry(h: Hart): number {
     const bits = h.insnBitsAt(h.pc);
     this.stats.callouts++;
-    this.o.report?.callout("insn", h.pc);
     this.syncIn();
     this.inCallout = true;
-    this.emulate(bits);
+    this.emulate(bits, "priv");
     this.after();
     this.inCallout = false;
     const rd = (bits >>> 7) & 31;
@@ -213,13 +212,22 @@ export class SoftwareVmm {
 
   // ---- emulation ----------------------------------------------------------------------
 
-  /** Emulates the instruction `bits` at the virtual pc on the virtual hart. */
-  private emulate(bits: number): void {
-    const vh = this.vh;
+  /**
+   * Emulates the instruction `bits` at the virtual pc on the virtual hart. `why` is the exit
+   * reported for it (none: already reported); when the guest must take a trap for it, the
+   * exit or call-out is a reflection.
+   */
+  private emulate(bits: number, why?: "priv"): void {
+    const vh = this.vh, pc = vh.pc;
     const retired = vh.retired;
     this.stats.emulated++;
-    stepBits(vh, bits, vh.pc);
+    stepBits(vh, bits, pc);
     vh.retired = retired;
+    if (why !== undefined) {
+      const reflect = vh.exc !== 0;
+      if (this.inCallout) this.o.report?.callout(reflect ? "reflect" : "insn", pc);
+      else this.report(reflect ? "reflect" : why, pc);
+    }
     if (vh.exc !== 0) {
       this.stats.reflected++;
       vh.takeException();
@@ -240,8 +248,7 @@ export class SoftwareVmm {
     const h = this.h, vh = this.vh;
     if (this.emulateData && acc !== ACC_FETCH) {
       // Machine mode with MPRV: loads and stores translate as a lower mode, fetches do not.
-      this.report("priv", h.pc);
-      return this.emulate(h.insnBitsAt(h.pc));
+      return this.emulate(h.insnBitsAt(h.pc), "priv");
     }
     this.walked.length = 0;
     this.walking = true;
@@ -264,8 +271,7 @@ export class SoftwareVmm {
         return vh.takeException();
       }
       // PMP finer than a page: this one access is emulated, the page stays unmapped.
-      this.report("priv", h.pc);
-      return this.emulate(h.insnBitsAt(h.pc));
+      return this.emulate(h.insnBitsAt(h.pc), "priv");
     }
     this.report("shadow", va);
     this.stats.hiddenFaults++;
