@@ -8,6 +8,10 @@
  *
  * Real hardware cannot run an M-mode image under V=1, and neither can `hw`: an image whose
  * code touches M-mode CSRs or uses `mret` is refused with the first such instruction named.
+ *
+ * The same board serves `trap` and `bt` domains, whose guests run deprivileged under the
+ * software VMM (`vmm/software_vmm.ts`) with shadow tables in frames after their RAM; there an
+ * M-mode image boots in virtual M-mode and an S-mode kernel in virtual S-mode with SBI.
  */
 
 import { Machine } from "../vmm/machine.ts";
