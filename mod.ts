@@ -23,6 +23,17 @@
 
 export { CORE_HZ, CYCLES_PER_TICK, Machine } from "./vmm/machine.ts";
 export type { Engine, ExitKind, HostedHooks, MachineOptions, Outcome } from "./vmm/machine.ts";
+export { SoftwareVmm } from "./vmm/software_vmm.ts";
+export type {
+  CalloutKind,
+  SoftTechnique,
+  SoftwareVmmOptions,
+  VmmExitKind,
+  VmmReport,
+  VmmStats,
+} from "./vmm/software_vmm.ts";
+export { SHADOW_SLOTS, ShadowPager } from "./vmm/shadow.ts";
+export type { ShadowStats } from "./vmm/shadow.ts";
 export { Block, TranslationCache } from "./vmm/translator.ts";
 export type { JitStats } from "./vmm/translator.ts";
 export { Hart } from "./vmm/hart.ts";
@@ -68,8 +79,8 @@ export type {
 
 export { EXIT_CODES, Hypervisor, NS_PER_CYCLE, Pcpu } from "./kernel/hypervisor.ts";
 export type { HypervisorOptions, SystemOutcome } from "./kernel/hypervisor.ts";
-export { Domain, DomainStats, DOMSTATE, Vcpu } from "./kernel/domain.ts";
-export type { DomainState } from "./kernel/domain.ts";
+export { Domain, DomainStats, DOMSTATE, HVM_MODES, Vcpu } from "./kernel/domain.ts";
+export type { DomainMode, DomainState } from "./kernel/domain.ts";
 export { FrameTable, FREE, PGT, PGT_NAMES } from "./kernel/frames.ts";
 export { EventChannels } from "./kernel/events.ts";
 export { CreditScheduler, PRIO, PRIO_NAMES } from "./kernel/scheduler.ts";

@@ -60,6 +60,7 @@ const UNSHADOW_WRITES = 32;
 
 /** The shadow tables of one virtual hart. */
 export class ShadowPager {
+  /** What the pager did. */
   readonly stats: ShadowStats = { fills: 0, drops: 0, spaces: 0, resets: 0, unshadowed: 0 };
   private readonly spaces: Space[] = [];
   private readonly free: number[] = [];
@@ -273,6 +274,7 @@ export class ShadowPager {
     this.flush(null);
   }
 
+  /** Every pool page free again. */
   private resetPool(): void {
     this.free.length = 0;
     for (let i = this.poolPages - 1; i >= 0; i--) this.free.push((this.poolFirst + i) * 4096);
@@ -285,6 +287,7 @@ export class ShadowPager {
     return off;
   }
 
+  /** Returns a table page to the pool. */
   private give(off: number): void {
     this.free.push(off);
   }

@@ -66,11 +66,13 @@ const ACCESS_FAULT = [CAUSE.FETCH_ACCESS, CAUSE.LOAD_ACCESS, CAUSE.STORE_ACCESS]
 
 /** Options of a software VMM. */
 export interface SoftwareVmmOptions {
+  /** Trap-and-emulate or binary translation. */
   technique: SoftTechnique;
   /** Guest RAM: [RAM base, guestEnd); shadow tables use the RAM pages after it. */
   guestEnd: number;
   /** RAM page index of the first shadow-table page, and how many there are. */
   poolFirst: number;
+  /** Pages in the shadow-table pool. */
   poolPages: number;
   /** Where work is reported (absent: a bare machine, nothing charged). */
   report?: VmmReport;
@@ -82,6 +84,7 @@ export class SoftwareVmm {
   readonly vh: Hart;
   /** The guest's shadow page tables. */
   readonly shadow: ShadowPager;
+  /** What the VMM did. */
   readonly stats: VmmStats = {
     emulated: 0,
     hiddenFaults: 0,
@@ -105,6 +108,7 @@ export class SoftwareVmm {
   private inCallout = false;
   private readonly callout: (h: Hart) => number;
 
+  /** Takes over real hart `h` (its registers become the guest's) as options `o` say. */
   constructor(readonly h: Hart, private readonly o: SoftwareVmmOptions) {
     const real = h;
     const host: HartHost = {
