@@ -64,13 +64,16 @@ export const CALLOUT_CODES: Readonly<Record<CalloutKind, number>> = {
 
 /**
  * What an exit costs beyond the world switch itself (DESIGN §9). Under hw the switch is a
- * VM exit and entry (`exit`); under trap and bt it is a trap into the software VMM and
- * back (`trap`).
+ * VM exit and entry (`exit`), which also injects an interrupt or reflects a fault; under
+ * trap and bt it is a trap into the software VMM and back (`trap`), and delivering
+ * something into the guest is work of its own (`reflect`).
  */
-const EXIT_EXTRA: Readonly<Partial<Record<ExitKind, CostKind>>> = {
+const HW_EXTRA: Readonly<Partial<Record<ExitKind, CostKind>>> = { mmio: "dom0" };
+const SOFT_EXTRA: Readonly<Partial<Record<ExitKind, CostKind>>> = {
   shadow: "shadow",
   reflect: "reflect",
   irq: "reflect",
+  fault: "reflect",
   ptwrite: "pte",
   mmio: "dom0",
 };
@@ -358,10 +361,10 @@ export class Hypervisor implements KernelView {
         const st = d.stats;
         st.exits.set(kind, (st.exits.get(kind) ?? 0) + 1);
         if (v === undefined) return;
-        this.charge(v, d.mode === "hw" ? "exit" : "trap");
-        const extra = EXIT_EXTRA[kind];
-        // Under hw an interrupt is injected with the VM entry the exit pays for anyway.
-        if (extra !== undefined && !(kind === "irq" && d.mode === "hw")) this.charge(v, extra);
+        const hw = d.mode === "hw";
+        this.charge(v, hw ? "exit" : "trap");
+        const extra = (hw ? HW_EXTRA : SOFT_EXTRA)[kind];
+        if (extra !== undefined) this.charge(v, extra);
         if (kind === "mmio") st.dom0Calls++;
         this.record(v, EV.exit, d, EXIT_CODES[kind], addr);
       },

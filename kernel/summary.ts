@@ -95,8 +95,11 @@ export function summarize(hv: Hypervisor): SystemSummary {
       for (const n of s.hypercalls.values()) calls += n;
       const m = d.vcpus[0]?.machine ?? null;
       const vmm = m?.vmm;
-      // Under a software VMM the guest's own traps are those of its virtual hart.
-      if (vmm) (traps = vmm.vh.stats.traps, calls = 0);
+      if (vmm) {
+        // Under a software VMM the guest's own traps are those of its virtual hart.
+        traps = vmm.vh.stats.traps;
+        calls = 0;
+      }
       let translation: DomainSummary["translation"];
       if (m?.jit) {
         const { translateMs: _, ...rest } = m.jit.stats;

@@ -248,11 +248,10 @@ export class Hart {
     this.overhead += 1;
     this.stats.exceptions++;
     const c = this.excCause;
-    // (A fault root mode handles may repeat: the VMM fills shadows and watches loops itself.)
-    const toRoot = this.root !== null && !(this.priv <= PRV_S && ((this.medeleg >>> c) & 1) !== 0);
+    // A fault root mode handles may repeat: a VMM fills shadows and watches for loops itself.
     if (
       (c === CAUSE.FETCH_ACCESS || c === CAUSE.FETCH_PAGE) && this.pc === this.lastVector &&
-      this.retired === this.lastTrapRetired && !toRoot
+      this.retired === this.lastTrapRetired && !this.toRoot(c, false)
     ) {
       // The handler itself cannot be fetched: no instruction can ever retire again.
       return this.host.halt(
@@ -305,10 +304,10 @@ export class Hart {
   callout: ((h: Hart) => number) | null = null;
 
   /**
-   * Told of every page-table entry the walker reads (its physical address, level and
-   * value), so a VMM can learn which pages hold a guest's page tables.
+   * Told of every page-table entry the walker reads (its physical address and level), so a
+   * VMM can learn which pages hold a guest's page tables.
    */
-  onWalk: ((pteAddr: number, level: number, pte: number) => void) | null = null;
+  onWalk: ((pteAddr: number, level: number) => void) | null = null;
 
   /**
    * Physical addresses at or above this fault as unbacked. A virtual hart uses it to keep
@@ -319,15 +318,19 @@ export class Hart {
   /** Extra translation-context bits (pre-shifted by 23): a VMM's shadow address-space slot. */
   ctxExtra = 0;
 
+  /** Whether a trap for `cause` leaves the guest for root mode (it would enter M-mode). */
+  private toRoot(cause: number, interrupt: boolean): boolean {
+    const deleg = interrupt ? this.mideleg : this.medeleg;
+    return this.root !== null && !(this.priv <= PRV_S && ((deleg >>> cause) & 1) !== 0);
+  }
+
   /** Trap entry (Priv §3.1.6.1, §3.1.7, §4.1.1): delegation, cause, tval, stack of enables. */
   trap(cause: number, tval: number, interrupt: boolean): void {
     this.stats.traps++;
     if (interrupt) this.stats.interrupts++;
     this.reservation = -1;
+    if (this.toRoot(cause, interrupt)) return this.root!(this, cause, tval, interrupt);
     const deleg = interrupt ? this.mideleg : this.medeleg;
-    if (this.root !== null && !(this.priv <= PRV_S && ((deleg >>> cause) & 1) !== 0)) {
-      return this.root(this, cause, tval, interrupt);
-    }
     const code = interrupt ? (cause | 0x80000000) : cause;
     const from = this.priv, epc = this.pc;
     let s = this.mstatus;
@@ -431,10 +434,7 @@ export class Hart {
 
   /** ecall: environment call from the current mode. */
   ecall(): void {
-    if (this.callout !== null) {
-      this.callout(this);
-      return;
-    }
+    if (this.callout !== null) return void this.callout(this);
     this.raise(CAUSE.ECALL_U + this.priv, 0);
   }
 
@@ -445,10 +445,7 @@ export class Hart {
 
   /** mret (Priv §3.3.2). */
   mret(): void {
-    if (this.callout !== null) {
-      this.callout(this);
-      return;
-    }
+    if (this.callout !== null) return void this.callout(this);
     if (this.priv < PRV_M) return this.illegal();
     const s = this.mstatus;
     const mpp = (s >>> 11) & 3;
@@ -467,10 +464,7 @@ export class Hart {
 
   /** sret (Priv §3.3.2, TSR §3.1.6.5). */
   sret(): void {
-    if (this.callout !== null) {
-      this.callout(this);
-      return;
-    }
+    if (this.callout !== null) return void this.callout(this);
     if (this.priv < PRV_S || (this.priv === PRV_S && (this.mstatus & MSTATUS.TSR))) {
       return this.illegal();
     }
@@ -489,10 +483,7 @@ export class Hart {
 
   /** wfi (Priv §3.3.3): illegal in U-mode and, with TW, below M; otherwise wait. */
   wfi(): void {
-    if (this.callout !== null) {
-      this.callout(this);
-      return;
-    }
+    if (this.callout !== null) return void this.callout(this);
     if (this.priv === PRV_U || (this.priv < PRV_M && (this.mstatus & MSTATUS.TW))) {
       return this.illegal();
     }
@@ -502,10 +493,7 @@ export class Hart {
 
   /** sfence.vma (Priv §4.2.1): flushes the TLB; illegal in U-mode and in S-mode under TVM. */
   sfenceVma(_vaddr: number, _asid: number): void {
-    if (this.callout !== null) {
-      this.callout(this);
-      return;
-    }
+    if (this.callout !== null) return void this.callout(this);
     if (this.priv === PRV_U || (this.priv === PRV_S && (this.mstatus & MSTATUS.TVM))) {
       return this.illegal();
     }

@@ -273,12 +273,14 @@ export class Machine implements HartHost {
     if (opts.sbi) this.sbi = this.startSbi(this.vmm?.vh ?? hart, consolePort, power);
     if (this.hosted) {
       const hosted = this.hosted;
-      hart.onUnbacked = (pa) => hosted.exit("fault", pa);
       if (this.vmm) {
+        // The VMM reports device accesses itself (exits, or call-outs from bt kernel code),
+        // and unbacked accesses when it reflects their access faults.
         const vmm = this.vmm;
         hart.onMmio = (pa) => vmm.mmio(pa);
       } else {
         hart.onMmio = (pa) => hosted.exit("mmio", pa);
+        hart.onUnbacked = (pa) => hosted.exit("fault", pa);
         hart.stage2Refs = 2; // Sv32x4: two levels
       }
     }

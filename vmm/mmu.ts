@@ -44,7 +44,7 @@ export function translate(h: Hart, va: number, acc: Access, len: number): number
       return -1;
     }
     let pte = bus.i32[off >> 2];
-    if (h.onWalk !== null) h.onWalk(pteAddr, level, pte);
+    if (h.onWalk !== null) h.onWalk(pteAddr, level);
     if ((pte & PTE.V) === 0 || ((pte & PTE.R) === 0 && (pte & PTE.W) !== 0)) break;
     if ((pte & (PTE.R | PTE.X)) === 0) {
       table = ((pte >>> 10) & 0x3fffff) * 4096;

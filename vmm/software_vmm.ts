@@ -16,12 +16,19 @@
  * or, with SBI served by the hypervisor, in virtual S-mode.
  */
 
-import type { Hart, HartHost } from "./hart.ts";
+import { Hart, type HartHost } from "./hart.ts";
 import { CAUSE, IRQ, MSTATUS, PRV_M, PRV_S, PRV_U } from "./priv.ts";
-import { ACC_FETCH, ACC_LOAD, ACC_STORE, type Access, permitted, PTE, translate } from "./mmu.ts";
-import { pmpAllowsPage } from "./mmu.ts";
+import {
+  ACC_FETCH,
+  ACC_LOAD,
+  ACC_STORE,
+  type Access,
+  permitted,
+  pmpAllowsPage,
+  PTE,
+  translate,
+} from "./mmu.ts";
 import { dataPriv } from "./csr.ts";
-import { Hart as HartClass } from "./hart.ts";
 import { ShadowPager } from "./shadow.ts";
 import { stepBits } from "./stepper.ts";
 
@@ -101,7 +108,7 @@ export class SoftwareVmm {
   private walking = false;
   /** Guest page-table pages met by the current walk, with their levels. */
   private readonly walked: number[] = [];
-  /** Kernel-code pages the translator has seen (`bt`), per shadow generation. */
+  /** Kernel-code pages the translator has seen (`bt`); forgotten when the guest's PMP changes. */
   private readonly translated = new Set<number>();
   /** Traced table pages whose kernel stores became call-outs (`bt`, adaptive translation). */
   private readonly adapted = new Set<number>();
@@ -116,7 +123,7 @@ export class SoftwareVmm {
       mtime: () => real.host.mtime(real),
       halt: (reason) => real.host.halt(reason),
     };
-    this.vh = new HartClass(h.bus, h.hartId, host, { regs: h.x, physLimit: o.guestEnd });
+    this.vh = new Hart(h.bus, h.hartId, host, { regs: h.x, physLimit: o.guestEnd });
     const vh = this.vh;
     vh.priv = PRV_M;
     vh.trace = h.trace;
@@ -179,14 +186,15 @@ export class SoftwareVmm {
         vh.raise(CAUSE.ECALL_U + vh.priv, 0);
         vh.takeException();
         break;
-      default:
-        this.report(
-          cause === CAUSE.LOAD_ACCESS || cause === CAUSE.STORE_ACCESS ? "fault" : "reflect",
-          tval,
-        );
+      default: {
+        // An access fault is the board's answer to an access nothing backs.
+        const access = cause === CAUSE.FETCH_ACCESS || cause === CAUSE.LOAD_ACCESS ||
+          cause === CAUSE.STORE_ACCESS;
+        this.report(access ? "fault" : "reflect", tval);
         this.stats.reflected++;
         vh.raise(cause, tval);
         vh.takeException();
+      }
     }
     this.after();
   }
@@ -279,7 +287,7 @@ export class SoftwareVmm {
     }
     this.report("shadow", va);
     this.stats.hiddenFaults++;
-    const perm = this.permissions(va, pa);
+    const perm = this.permissions(pa);
     if (!this.shadow.map(this.slot, va, pa, perm)) {
       this.sync(); // the pool ran out and every shadow went: the fault comes again
       return;
@@ -301,11 +309,11 @@ export class SoftwareVmm {
   }
 
   /**
-   * The R/W/X bits of the shadow entry for `va` → `pa` in the current context: what the
+   * The R/W/X bits of the shadow entry for a page at `pa` in the current context: what the
    * guest's own entry (the last one walked) allows at its privilege, writable only once
    * dirty, and what its PMP allows for the whole page.
    */
-  private permissions(va: number, pa: number): number {
+  private permissions(pa: number): number {
     const vh = this.vh, w = this.walked;
     const pte = w.length >= 2 ? vh.bus.i32[vh.bus.ramOffset(w[w.length - 2], 4) >> 2] : -1;
     const paged = w.length >= 2;
@@ -321,7 +329,6 @@ export class SoftwareVmm {
       if (!pmpAllowsPage(vh, pa, acc, priv)) continue;
       perm |= bit;
     }
-    void va;
     return perm;
   }
 
