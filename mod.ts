@@ -32,7 +32,11 @@ export type {
   VmmReport,
   VmmStats,
 } from "./vmm/software_vmm.ts";
-export { SHADOW_SLOTS, ShadowPager } from "./vmm/shadow.ts";
+export { HwShadowVmm } from "./vmm/hw_shadow.ts";
+export type { HwPaging, HwShadowOptions } from "./vmm/hw_shadow.ts";
+export { GuestWalk, SHADOW_SLOTS, ShadowPager } from "./vmm/shadow.ts";
+export { ACC_FETCH, ACC_LOAD, ACC_STORE } from "./vmm/mmu.ts";
+export type { Access } from "./vmm/mmu.ts";
 export type { ShadowStats } from "./vmm/shadow.ts";
 export { Block, TranslationCache } from "./vmm/translator.ts";
 export type { JitStats } from "./vmm/translator.ts";

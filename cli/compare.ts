@@ -18,7 +18,8 @@ import { Dom0 } from "../dom0/dom0.ts";
 import { firstMachineModeInstruction } from "../dom0/hvm_builder.ts";
 import { summarize, table } from "../kernel/summary.ts";
 import type { DomainMode } from "../kernel/domain.ts";
-import { costProfile, DEFAULT_PROFILE } from "../kernel/costs.ts";
+import { costProfile, DEFAULT_PROFILE, profileHwPaging } from "../kernel/costs.ts";
+import type { HwPaging } from "../vmm/hw_shadow.ts";
 
 /** One technique's run. */
 export interface CompareRow {
@@ -80,7 +81,13 @@ function bare(image: Uint8Array, name: string, smode: boolean): CompareRow {
   };
 }
 
-function domain(image: Uint8Array, name: string, mode: DomainMode, profile: string): CompareRow {
+function domain(
+  image: Uint8Array,
+  name: string,
+  mode: DomainMode,
+  profile: string,
+  paging?: HwPaging,
+): CompareRow {
   const hv = new Hypervisor({
     memory: MEMORY + (8 << 20),
     costs: profile,
@@ -89,7 +96,7 @@ function domain(image: Uint8Array, name: string, mode: DomainMode, profile: stri
   let out = "";
   const dom0 = new Dom0(hv, (_d, line) => (out += line + "\n"));
   hv.attach(dom0);
-  const d = dom0.toolstack.create({ name, image, memory: MEMORY, mode });
+  const d = dom0.toolstack.create({ name, image, memory: MEMORY, mode, paging });
   dom0.toolstack.start(d);
   const t0 = performance.now();
   const o = hv.run();
@@ -98,7 +105,7 @@ function domain(image: Uint8Array, name: string, mode: DomainMode, profile: stri
   const v = d.vcpus[0];
   const jit = v.machine?.jit ?? null;
   return {
-    technique: mode,
+    technique: paging === undefined ? mode : `${mode} (${paging})`,
     outcome: o.kind === "done" ? s.state : o.kind,
     instructions: s.instructions,
     cycles: v.hart.now,
@@ -114,19 +121,24 @@ function domain(image: Uint8Array, name: string, mode: DomainMode, profile: stri
   };
 }
 
-/** Runs `image` (and the PV build `pv`, if given) under every technique that can host it. */
+/**
+ * Runs `image` (and the PV build `pv`, if given) under every technique that can host it;
+ * `hw` with the profile's paging (shadow for the 2006 ones, nested for modern) unless
+ * `hwPaging` says.
+ */
 export function compare(
   image: Uint8Array,
   name: string,
-  opts: { profile?: string; pv?: Uint8Array } = {},
+  opts: { profile?: string; pv?: Uint8Array; hwPaging?: HwPaging } = {},
 ): { rows: CompareRow[]; unavailable: string[]; profile: string } {
   const profile = opts.profile ?? DEFAULT_PROFILE;
   costProfile(profile); // a bad name fails here, before anything runs
+  const paging = opts.hwPaging ?? profileHwPaging(profile);
   const smode = firstMachineModeInstruction(image, name) === null;
   const rows = [bare(image, name, smode)];
   rows.push(domain(image, name, "trap", profile));
   rows.push(domain(image, name, "bt", profile));
-  if (smode) rows.push(domain(image, name, "hw", profile));
+  if (smode) rows.push(domain(image, name, "hw", profile, paging));
   if (opts.pv) rows.push(domain(opts.pv, name, "pv", profile));
   return { rows, unavailable: smode ? [] : ["hw (an M-mode image)"], profile };
 }
@@ -198,6 +210,7 @@ export function compareMain(args: string[]): number {
       allowPositionals: true,
       options: {
         profile: { type: "string" },
+        "hw-paging": { type: "string" },
         pv: { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -205,9 +218,13 @@ export function compareMain(args: string[]): number {
     });
     if (values.help) {
       console.log(
-        "usage: deno task compare IMAGE [--pv PV_IMAGE] [--profile NAME] [--json]\n\n" +
+        "usage: deno task compare IMAGE [--pv PV_IMAGE] [--profile NAME] " +
+          "[--hw-paging nested|shadow] [--json]\n\n" +
           "Runs IMAGE bare and under every technique that can host it, and prints virtual\n" +
-          "cycles, exits by reason, hypercalls, translation-cache statistics and wall time.",
+          "cycles, exits by reason, hypercalls, translation-cache statistics and wall time.\n" +
+          "hw shadows the guest's page tables under the 2006 profiles (core2, the default,\n" +
+          "and p4), as VT-x did before nested paging, and uses two-stage translation under\n" +
+          "modern; --hw-paging chooses.",
       );
       return 0;
     }
@@ -221,8 +238,13 @@ export function compareMain(args: string[]): number {
     };
     const file = positionals[0];
     const name = file.replace(/^.*\//, "").replace(/\.elf$/, "");
+    const paging = values["hw-paging"];
+    if (paging !== undefined && paging !== "nested" && paging !== "shadow") {
+      throw new UserError(`--hw-paging ${paging}: use nested or shadow`);
+    }
     const r = compare(read(file), name, {
       profile: values.profile,
+      hwPaging: paging,
       pv: values.pv === undefined ? undefined : read(values.pv),
     });
     console.log(values.json ? JSON.stringify(r) : formatCompare(r));

@@ -54,6 +54,10 @@ Options:
   --trace-domain D   only the events of domain D (a name or id; systems only).
   --profile NAME     cost profile for hypervisor work (kernel/cost_profiles.json:
                      core2, the default, p4 or modern; systems only).
+  --hw-paging P      how hw domains virtualize memory: nested (two-stage
+                     translation) or shadow (shadow page tables, as on VT-x before
+                     2008). The default is the cost profile's era: shadow for core2
+                     and p4, nested for modern.
   --trace-format F   jsonl (one JSON object per line, the default) or chrome (the
                      Chrome trace event format; Perfetto opens it).
   --stats            print statistics on stderr when the run ends (bare), or
@@ -97,6 +101,7 @@ export async function main(args: string[]): Promise<number> {
         "trace-format": { type: "string" },
         "trace-domain": { type: "string" },
         profile: { type: "string" },
+        "hw-paging": { type: "string" },
         stats: { type: "boolean" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -144,6 +149,15 @@ export async function main(args: string[]): Promise<number> {
       }
       if (v.sbi) throw new UserError("--sbi applies to bare mode only");
       if (v.profile !== undefined) system.costs = v.profile;
+      const paging = v["hw-paging"];
+      if (paging !== undefined) {
+        if (paging !== "nested" && paging !== "shadow") {
+          throw new UserError(`--hw-paging ${paging}: use nested or shadow`);
+        }
+        const hw = system.domains.filter((d) => d.mode === "hw");
+        if (hw.length === 0) throw new UserError("--hw-paging applies to hw domains");
+        for (const d of hw) d.paging = paging;
+      }
       if (v.bootargs !== undefined) { for (const d of system.domains) d.bootargs = v.bootargs; }
       return runSystemFile(
         system,
@@ -162,6 +176,7 @@ export async function main(args: string[]): Promise<number> {
       throw new UserError("--trace-domain applies to systems of pv domains");
     }
     if (v.profile !== undefined) throw new UserError("--profile applies to systems of domains");
+    if (v["hw-paging"] !== undefined) throw new UserError("--hw-paging applies to hw domains");
     if (system !== undefined) {
       const sys = system;
       if (sys.domains.length !== 1) {

@@ -32,6 +32,8 @@ export interface DomainSpec {
   memory?: string;
   /** Raw disk image. */
   disk?: string;
+  /** hw domains: nested (two-stage) or shadow paging (default: the cost profile's). */
+  paging?: string;
   /** Kernel command line. */
   bootargs?: string;
   /** vCPUs. */
@@ -71,6 +73,7 @@ const DOMAIN_KEYS = new Set([
   "mode",
   "memory",
   "disk",
+  "paging",
   "bootargs",
   "vcpus",
   "weight",
@@ -144,6 +147,7 @@ export function loadSystemFile(path: string): SystemSpec {
       mode: str("mode", false) ?? "bare",
       memory: str("memory", false),
       disk: disk === undefined ? undefined : rel(disk),
+      paging: str("paging", false),
       bootargs: r.bootargs as string | undefined,
       vcpus: int(where, "vcpus", r.vcpus),
       weight: int(where, "weight", r.weight),

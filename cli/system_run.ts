@@ -17,7 +17,9 @@ import type { Trace } from "../kernel/trace.ts";
 import type { Engine } from "../vmm/machine.ts";
 import { UserError } from "../vmm/errors.ts";
 import { SHUTDOWN } from "../kernel/abi.ts";
-import type { SystemSpec } from "./system_file.ts";
+import type { DomainSpec, SystemSpec } from "./system_file.ts";
+import { profileHwPaging } from "../kernel/costs.ts";
+import type { HwPaging } from "../vmm/hw_shadow.ts";
 import { parseSize } from "./size.ts";
 
 /** Default memory of a PV domain. */
@@ -75,10 +77,13 @@ export function runPvSystem(spec: SystemSpec, o: SystemRunOptions): SystemRunRes
   }
   const mem = (m: string | undefined, mode: string) =>
     parseSize(o.mem ?? m ?? (mode === "pv" ? PV_DEFAULT_MEMORY : HW_DEFAULT_MEMORY), "memory");
-  // HVM domains under a software VMM also hold their shadow tables.
-  const extra = (mode: string) =>
-    4096 + (mode === "trap" || mode === "bt" ? SHADOW_PAGES * 4096 : 0);
-  const need = spec.domains.reduce((s, d) => s + mem(d.memory, d.mode) + extra(d.mode), 0);
+  // HVM domains whose VMM shadows their page tables also hold the shadow tables.
+  const hwPaging = profileHwPaging(spec.costs);
+  const shadowed = (d: DomainSpec) =>
+    d.mode === "trap" || d.mode === "bt" ||
+    (d.mode === "hw" && (d.paging ?? hwPaging) === "shadow");
+  const extra = (d: DomainSpec) => 4096 + (shadowed(d) ? SHADOW_PAGES * 4096 : 0);
+  const need = spec.domains.reduce((s, d) => s + mem(d.memory, d.mode) + extra(d), 0);
   const machine = spec.memory === undefined
     ? Math.ceil((need + (1 << 20)) / (1 << 20)) * (1 << 20)
     : parseSize(spec.memory, "machine memory");
@@ -114,6 +119,7 @@ export function runPvSystem(spec: SystemSpec, o: SystemRunOptions): SystemRunRes
       cmdline: d.bootargs,
       privileged: d.privileged,
       mode: d.mode as DomainMode,
+      paging: d.paging as HwPaging | undefined,
       disk: d.disk === undefined ? undefined : openDisk(d.disk),
     });
     if (spec.single && o.input !== undefined) dom.vcpus[0]?.machine?.input(o.input);

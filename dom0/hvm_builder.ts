@@ -21,8 +21,9 @@ import { CSR_NAMES } from "../vmm/names.ts";
 import type { Domain } from "../kernel/domain.ts";
 import type { KernelView } from "../kernel/service.ts";
 import type { BlockBackend } from "../devices/device.ts";
+import type { HwPaging } from "../vmm/hw_shadow.ts";
 
-/** Shadow page-table pages of a `trap` or `bt` domain (1 MiB). */
+/** Shadow page-table pages of a `trap` or `bt` domain, or `hw` with shadow paging (1 MiB). */
 export const SHADOW_PAGES = 256;
 
 /** Options of one build. */
@@ -39,6 +40,8 @@ export interface HvmOptions {
   console: (byte: number) => void;
   /** Disk behind the virtio block device in slot 0 (legacy transport, as xv6 expects). */
   disk?: BlockBackend;
+  /** hw only: two-stage translation, or shadow tables as on a 2006 CPU (default: the kernel's). */
+  paging?: HwPaging;
 }
 
 /**
@@ -101,8 +104,9 @@ export function buildHvm(k: KernelView, d: Domain, image: Uint8Array, o: HvmOpti
   if (o.memory % 4096 !== 0 || o.memory < 64 * 1024) {
     throw new UserError(`${o.name}: memory must be whole 4 KiB pages, at least 64 KiB`);
   }
-  // A software VMM keeps the domain's shadow page tables in frames after its RAM.
-  const shadowPages = technique === "hw" ? 0 : SHADOW_PAGES;
+  const paging = technique === "hw" ? o.paging ?? k.hwPaging : "shadow";
+  // A VMM that shadows keeps the domain's shadow page tables in frames after its RAM.
+  const shadowPages = paging === "shadow" ? SHADOW_PAGES : 0;
   const pages = o.memory / 4096 + shadowPages;
   d.maxPages = Math.max(d.maxPages, pages);
   const first = k.allocContiguous(d, pages);
@@ -124,6 +128,7 @@ export function buildHvm(k: KernelView, d: Domain, image: Uint8Array, o: HvmOpti
     // board; an S-mode kernel boots in virtual S-mode with SBI, as under hw.
     sbi: m === null,
     technique: technique === "hw" ? undefined : technique,
+    hwPaging: technique === "hw" ? paging : undefined,
     shadowPages,
     hosted: k.hostedHooks(d),
   });

@@ -24,6 +24,7 @@ import { NS_PER_CYCLE } from "../kernel/hypervisor.ts";
 import { UserError } from "../vmm/errors.ts";
 import { buildPv, type BuiltDomain, writeLink } from "./builder.ts";
 import { buildHvm } from "./hvm_builder.ts";
+import type { HwPaging } from "../vmm/hw_shadow.ts";
 import type { PageRules } from "./page_rules.ts";
 
 const { EPERM, ESRCH, EINVAL, ENOSYS } = ERRNO;
@@ -48,6 +49,8 @@ export interface DomainConfig {
   cmdline?: string;
   /** Technique: `pv` (a PV kernel, the default), or `hw`, `trap`, `bt` (an unmodified image). */
   mode?: DomainMode;
+  /** hw only: two-stage translation, or shadow tables (default: the cost profile's). */
+  paging?: HwPaging;
   /** The control domain (privileged, initial domain). */
   privileged?: boolean;
   /** An HVM domain's disk, behind its virtio block device in slot 0. */
@@ -78,6 +81,12 @@ export class Toolstack {
     if (hw && vcpus !== 1) {
       throw new UserError(`${c.name}: ${c.mode} domains have one vCPU for now`);
     }
+    if (c.paging !== undefined && c.mode !== "hw") {
+      throw new UserError(`${c.name}: paging applies to hw domains, not ${c.mode ?? "pv"}`);
+    }
+    if (c.paging !== undefined && c.paging !== "nested" && c.paging !== "shadow") {
+      throw new UserError(`${c.name}: paging must be nested or shadow, not ${c.paging}`);
+    }
     if (hw && c.privileged) throw new UserError(`${c.name}: Dom0 must be a pv domain`);
     if (c.memory % 4096 !== 0 || c.memory < 64 * 1024) {
       throw new UserError(`${c.name}: memory must be whole 4 KiB pages, at least 64 KiB`);
@@ -102,6 +111,7 @@ export class Toolstack {
           memory: c.memory,
           cmdline: c.cmdline ?? "",
           disk: c.disk,
+          paging: c.paging,
           console: (b) => this.console(d, new Uint8Array([b])),
         });
       }

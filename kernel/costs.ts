@@ -7,6 +7,7 @@
 
 import profiles from "./cost_profiles.json" with { type: "json" };
 import { UserError } from "../vmm/errors.ts";
+import type { HwPaging } from "../vmm/hw_shadow.ts";
 
 /** Cost categories, in the order statistics show them. */
 export const COST_KINDS = [
@@ -39,12 +40,34 @@ export function profileNames(): string[] {
   return Object.keys(profiles);
 }
 
-/** Loads a named profile; throws UserError for an unknown one. */
-export function costProfile(name = DEFAULT_PROFILE): CostProfile {
-  const p = (profiles as Record<string, { costs: Record<string, { cycles: number }> }>)[name];
+/** A profile as the JSON file holds it. */
+interface ProfileEntry {
+  hw_paging: { value: string };
+  costs: Record<string, { cycles: number }>;
+}
+
+/** The named profile's entry; throws UserError for an unknown name. */
+function entry(name: string): ProfileEntry {
+  const p = (profiles as Record<string, ProfileEntry>)[name];
   if (p === undefined) {
     throw new UserError(`unknown cost profile "${name}" (known: ${profileNames().join(", ")})`);
   }
+  return p;
+}
+
+/**
+ * How `hw` domains virtualize memory on the profile's machine: two-stage translation, or
+ * (before 2008 CPUs had it) shadow page tables. Throws UserError for an unknown profile.
+ */
+export function profileHwPaging(name = DEFAULT_PROFILE): HwPaging {
+  const v = entry(name).hw_paging.value;
+  if (v !== "nested" && v !== "shadow") throw new Error(`cost profile ${name}: bad hw_paging`);
+  return v;
+}
+
+/** Loads a named profile; throws UserError for an unknown one. */
+export function costProfile(name = DEFAULT_PROFILE): CostProfile {
+  const p = entry(name);
   const out = {} as Record<CostKind, number>;
   for (const k of COST_KINDS) {
     const v = p.costs[k]?.cycles;

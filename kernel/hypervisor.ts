@@ -34,7 +34,8 @@ import { EV, type Trace } from "./trace.ts";
 import { FrameTable } from "./frames.ts";
 import { Domain, Vcpu } from "./domain.ts";
 import { CreditScheduler } from "./scheduler.ts";
-import { type CostKind, type CostProfile, costProfile } from "./costs.ts";
+import { type CostKind, type CostProfile, costProfile, profileHwPaging } from "./costs.ts";
+import type { HwPaging } from "../vmm/hw_shadow.ts";
 import type { ControlService, KernelView } from "./service.ts";
 import { EVTCHNSTAT, MAX_VCPUS, VIRQ } from "./abi.ts";
 import { Hypercalls } from "./hypercalls.ts";
@@ -68,7 +69,12 @@ export const CALLOUT_CODES: Readonly<Record<CalloutKind, number>> = {
  * trap and bt it is a trap into the software VMM and back (`trap`), and delivering
  * something into the guest is work of its own (`reflect`).
  */
-const HW_EXTRA: Readonly<Partial<Record<ExitKind, CostKind>>> = { mmio: "dom0" };
+const HW_EXTRA: Readonly<Partial<Record<ExitKind, CostKind>>> = {
+  mmio: "dom0",
+  // With shadow paging (a 2006 CPU): filling a shadow entry, emulating a table store.
+  shadow: "shadow",
+  ptwrite: "pte",
+};
 const SOFT_EXTRA: Readonly<Partial<Record<ExitKind, CostKind>>> = {
   shadow: "shadow",
   reflect: "reflect",
@@ -146,6 +152,8 @@ export class Hypervisor implements KernelView {
   readonly gone: Domain[] = [];
   /** The execution engine of every vCPU. */
   readonly engine: Engine;
+  /** How hw domains virtualize memory unless their config says (the profile's). */
+  readonly hwPaging: HwPaging;
   private readonly runs = new Map<Hart, RunFn>();
   private readonly hypercalls: Hypercalls;
   private readonly maxInsns: number;
@@ -182,6 +190,7 @@ export class Hypervisor implements KernelView {
     for (const p of this.cpus) p.nextTick = tick;
     this.nextAcct = this.sched.period;
     this.costs = costProfile(opts.costs);
+    this.hwPaging = profileHwPaging(opts.costs);
     this.trace = opts.trace ?? null;
     this.engine = opts.engine ?? "jit";
     this.maxInsns = opts.maxInsns ?? Infinity;

@@ -14,6 +14,7 @@ import type { Domain, Vcpu } from "./domain.ts";
 import type { FrameTable } from "./frames.ts";
 import type { Bus } from "../vmm/bus.ts";
 import type { Engine, HostedHooks, Machine } from "../vmm/machine.ts";
+import type { HwPaging } from "../vmm/hw_shadow.ts";
 import type { Trace } from "./trace.ts";
 
 /** The decisions Dom0 makes for the kernel. */
@@ -87,6 +88,8 @@ export interface KernelView {
   attachMachine(d: Domain, m: Machine, mode: "hw" | "trap" | "bt"): Vcpu;
   /** The execution engine vCPUs use. */
   readonly engine: Engine;
+  /** How hw domains virtualize memory unless told otherwise (the cost profile's era). */
+  readonly hwPaging: HwPaging;
   /** The trace, if recording. */
   readonly trace: Trace | null;
   /** Number of pCPUs. */

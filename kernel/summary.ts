@@ -96,8 +96,8 @@ export function summarize(hv: Hypervisor): SystemSummary {
       const m = d.vcpus[0]?.machine ?? null;
       const vmm = m?.vmm;
       if (vmm) {
-        // Under a software VMM the guest's own traps are those of its virtual hart.
-        traps = vmm.vh.stats.traps;
+        // Under a shadowing VMM, traps to root mode are the VMM's work, not the guest's.
+        traps = vmm.guestTraps();
         calls = 0;
       }
       let translation: DomainSummary["translation"];

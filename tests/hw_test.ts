@@ -95,7 +95,7 @@ area:
 
 Deno.test("hw: an S-mode kernel runs beside a PV domain; its exits are counted by reason", () => {
   const s = runSystem([
-    { image: guest(3), name: "native", mode: "hw", memory: 4 << 20 },
+    { image: guest(3), name: "native", mode: "hw", memory: 4 << 20, paging: "nested" },
     { image: pvImageFn(spin(200_000)), name: "para" },
   ]);
   assert.equal(s.outcome.kind, "done");
@@ -118,7 +118,9 @@ Deno.test("hw: an S-mode kernel runs beside a PV domain; its exits are counted b
 });
 
 Deno.test("hw: page walks count the second stage", () => {
-  const s = runSystem([{ image: guest(1), name: "native", mode: "hw", memory: 4 << 20 }]);
+  const s = runSystem([
+    { image: guest(1), name: "native", mode: "hw", memory: 4 << 20, paging: "nested" },
+  ]);
   const h = s.doms[0].vcpus[0].hart;
   // Paging is off in the guest, so every walk is stage 2 alone: 2 references each, one
   // per TLB fill and per uncached (device) access.
@@ -145,7 +147,7 @@ Deno.test("hw: M-mode images are refused, naming the first M-mode instruction", 
 
 Deno.test("hw: the guest's RAM is the domain's own frames; a PV neighbour cannot map them", () => {
   const s = boot([
-    { image: guest(1), name: "native", mode: "hw", memory: 4 << 20 },
+    { image: guest(1), name: "native", mode: "hw", memory: 4 << 20, paging: "nested" },
     { image: pvImageFn(spin(10)), name: "para" },
   ]);
   const [hw, pv] = s.doms;

@@ -57,7 +57,7 @@ for (const technique of [undefined, "trap", "bt"] as (SoftTechnique | undefined)
       sbi: true,
       technique,
     });
-    assert.equal((m.vmm?.vh ?? m.hart).priv, PRV_S);
+    assert.equal(m.guestHart.priv, PRV_S);
     assert.equal(m.hart.x[10], 0);
     assert.equal(m.hart.x[11] >>> 0, m.fdtAddr);
     assert.deepEqual(m.runFor(), { kind: "exit", code: 0 });

@@ -150,7 +150,7 @@ for (const t of ["trap", "bt"] as SoftTechnique[]) {
     assert.ok(s.reflected >= 2, `${s.reflected} reflected`);
     assert.equal(s.injected, 1);
     assert.equal(v.m.hart.priv, 0, "the real hart only ever runs the guest in U-mode");
-    assert.equal(v.m.vmm!.vh.priv, 3, "the guest believes it is in M-mode");
+    assert.equal(v.m.guestHart.priv, 3, "the guest believes it is in M-mode");
     if (t === "bt") {
       assert.equal(s.callouts, s.emulated, "kernel code calls out instead of trapping");
     } else assert.equal(s.callouts, 0);

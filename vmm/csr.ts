@@ -10,7 +10,7 @@
  */
 
 import { counterHalf, type Hart } from "./hart.ts";
-import { IRQ, MSTATUS, PRV_M, PRV_S, PRV_U } from "./priv.ts";
+import { IRQ, MSTATUS, PRV_M, PRV_U } from "./priv.ts";
 
 /** misa for RV32IMAC with S and U (MXL = 1). */
 export const MISA = 0x40000000 |
@@ -49,7 +49,7 @@ export function csrRead(h: Hart, csr: number): number {
     case 0x144:
       return h.mip & h.mideleg;
     case 0x180:
-      if (h.priv === PRV_S && (h.mstatus & MSTATUS.TVM)) break;
+      if (h.mmuTrapped()) return 0;
       return h.satp;
     case 0x300:
       return h.mstatus;
@@ -174,7 +174,7 @@ export function csrWrite(h: Hart, csr: number, v: number): void {
       return;
     }
     case 0x180:
-      if (h.priv === PRV_S && (h.mstatus & MSTATUS.TVM)) return h.illegal();
+      if (h.mmuTrapped()) return;
       h.satp = v;
       h.flushTlb();
       h.updateContext();

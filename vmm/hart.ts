@@ -494,10 +494,28 @@ export class Hart {
   /** sfence.vma (Priv §4.2.1): flushes the TLB; illegal in U-mode and in S-mode under TVM. */
   sfenceVma(_vaddr: number, _asid: number): void {
     if (this.callout !== null) return void this.callout(this);
-    if (this.priv === PRV_U || (this.priv === PRV_S && (this.mstatus & MSTATUS.TVM))) {
-      return this.illegal();
-    }
+    if (this.priv === PRV_U) return this.illegal();
+    if (this.mmuTrapped()) return;
     this.flushTlb();
+  }
+
+  /**
+   * A hypervisor that virtualizes the MMU itself (`hw` with shadow paging) sets this: in
+   * S-mode, satp accesses and sfence.vma raise a virtual-instruction exception, as the H
+   * extension's hstatus.VTVM makes them do in VS-mode (Priv §9.2.1, §9.6.1).
+   */
+  vtvm = false;
+
+  /**
+   * Whether a satp access or sfence.vma at the current privilege traps — mstatus.TVM
+   * (illegal instruction) or `vtvm` (virtual instruction) — with the exception raised.
+   */
+  mmuTrapped(): boolean {
+    if (this.priv !== PRV_S) return false;
+    if ((this.mstatus & MSTATUS.TVM) !== 0) this.illegal();
+    else if (this.vtvm) this.raise(CAUSE.VIRTUAL_INSN, this.insnBitsAt(this.pc));
+    else return false;
+    return true;
   }
 
   /** fence.i: stores to code already drop stale decodes, so nothing is left to do. */

@@ -35,6 +35,7 @@ import {
   SoftwareVmm,
   type VmmExitKind,
 } from "./software_vmm.ts";
+import { type HwPaging, HwShadowVmm } from "./hw_shadow.ts";
 
 /** Virtual core clock: 100 MHz, so 10 cycles per 10 MHz mtime tick. */
 export const CORE_HZ = 100_000_000;
@@ -84,6 +85,11 @@ export interface MachineOptions {
   technique?: SoftTechnique;
   /** Pages of shadow page tables past the guest's RAM (default 256: 1 MiB). */
   shadowPages?: number;
+  /**
+   * How a hosted `hw` guest's memory is virtualized: by the hart's second stage (`nested`,
+   * the default) or, as on VT-x before 2008, by shadow page tables (`shadow`; needs `sbi`).
+   */
+  hwPaging?: HwPaging;
 }
 
 /** Why a hosted machine's guest left it (DESIGN §4): `hw` exits and software-VMM traps. */
@@ -144,8 +150,15 @@ export class Machine implements HartHost {
   readonly engine: Engine;
   /** Whether more console input may still arrive from the host. */
   inputOpen = false;
-  /** The software VMM, under `trap` or `bt`. */
-  readonly vmm?: SoftwareVmm;
+  /** The VMM that keeps shadow tables: under `trap` or `bt`, or `hw` with shadow paging. */
+  readonly vmm?: SoftwareVmm | HwShadowVmm;
+  /**
+   * The hart whose privilege level and CSRs the guest sees: under `trap` and `bt` the
+   * software VMM's virtual hart, otherwise the hart itself.
+   */
+  get guestHart(): Hart {
+    return this.vmm instanceof SoftwareVmm ? this.vmm.vh : this.hart;
+  }
   /** Guest RAM in bytes (the bus has more under a software VMM: its shadow tables). */
   readonly ramSize: number;
   /** The SBI firmware, when the machine serves SBI. */
@@ -176,10 +189,15 @@ export class Machine implements HartHost {
     }
     if (ramSize > 0x7000_0000) throw new UserError("memory size is limited to 1792 MiB");
     this.maxInsns = opts.maxInsns ?? Infinity;
-    const pool = opts.technique ? (opts.shadowPages ?? 256) : 0;
+    const shadowHw = !opts.technique && opts.hwPaging === "shadow";
+    if (shadowHw && !(opts.sbi && opts.hosted)) {
+      throw new UserError("hw with shadow paging runs hosted S-mode kernels under SBI");
+    }
+    const shadowed = opts.technique !== undefined || shadowHw;
+    const pool = shadowed ? (opts.shadowPages ?? 256) : 0;
     // One instruction may need a root table and four leaf tables at once (a fetch and a
     // data access, each straddling 4 MiB regions); fewer could never make progress.
-    if (opts.technique && !(Number.isInteger(pool) && pool >= 5)) {
+    if (shadowed && !(Number.isInteger(pool) && pool >= 5)) {
       throw new UserError(`shadow tables need at least 5 pages, not ${pool}`);
     }
     this.ramSize = ramSize;
@@ -261,8 +279,9 @@ export class Machine implements HartHost {
     hart.priv = PRV_M;
     hart.x[10] = 0; // a0: hart id
     hart.x[11] = at | 0; // a1: device tree
+    let soft: SoftwareVmm | undefined;
     if (opts.technique) {
-      this.vmm = new SoftwareVmm(hart, {
+      this.vmm = soft = new SoftwareVmm(hart, {
         technique: opts.technique,
         guestEnd: end,
         poolFirst: ramSize / 4096,
@@ -270,18 +289,25 @@ export class Machine implements HartHost {
         report: this.hosted,
       });
     }
-    if (opts.sbi) this.sbi = this.startSbi(this.vmm?.vh ?? hart, consolePort, power);
+    if (opts.sbi) this.sbi = this.startSbi(soft?.vh ?? hart, consolePort, power);
+    if (shadowHw) {
+      this.vmm = new HwShadowVmm(hart, {
+        guestEnd: end,
+        poolFirst: ramSize / 4096,
+        poolPages: pool,
+        report: this.hosted,
+      });
+    }
     if (this.hosted) {
       const hosted = this.hosted;
-      if (this.vmm) {
+      if (soft) {
         // The VMM reports device accesses itself (exits, or call-outs from bt kernel code),
         // and unbacked accesses when it reflects their access faults.
-        const vmm = this.vmm;
-        hart.onMmio = (pa) => vmm.mmio(pa);
+        hart.onMmio = (pa) => soft.mmio(pa);
       } else {
         hart.onMmio = (pa) => hosted.exit("mmio", pa);
         hart.onUnbacked = (pa) => hosted.exit("fault", pa);
-        hart.stage2Refs = 2; // Sv32x4: two levels
+        if (!shadowHw) hart.stage2Refs = 2; // Sv32x4: two levels
       }
     }
     this.vmm?.start();

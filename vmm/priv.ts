@@ -49,4 +49,6 @@ export const CAUSE = {
   FETCH_PAGE: 12,
   LOAD_PAGE: 13,
   STORE_PAGE: 15,
+  /** Virtual instruction (H extension): what VTVM makes satp and sfence.vma raise in VS. */
+  VIRTUAL_INSN: 22,
 } as const;

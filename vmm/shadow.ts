@@ -5,15 +5,19 @@
  * by the VMM when a shadow entry is missing (a hidden fault) and are write-traced, so a
  * guest store to one drops exactly the shadow entries derived from the entry it changed.
  *
- * One shadow address space per guest translation context (guest satp, virtual
- * privilege, SUM, MXR), a few kept at once so that switching between guest processes or
+ * `hw` on a 2006-era CPU (no nested paging) keeps shadows the same way: VT-x had no
+ * second stage before 2008, so its VMMs shadowed the guest's tables too.
+ *
+ * One shadow address space per guest translation context (guest satp, and under `trap`
+ * and `bt` the virtual privilege, SUM and MXR), a few kept at once so that switching between guest processes or
  * between guest kernel and user does not throw them away. Each has its own slot in the
  * hart's TLB tags, so switching needs no TLB flush either.
  */
 
 import type { Bus } from "./bus.ts";
 import { PAGE_TABLE } from "./bus.ts";
-import { PTE } from "./mmu.ts";
+import type { Hart } from "./hart.ts";
+import { type Access, PTE, translate } from "./mmu.ts";
 
 /** Shadow address spaces kept at once (TLB context slots 1–8; 0 is unused). */
 export const SHADOW_SLOTS = 8;
@@ -130,7 +134,7 @@ export class ShadowPager {
 
   /**
    * Maps virtual page `va` to physical page `pa` in slot `s` with permissions `perm`
-   * (PTE R/W/X bits). Returns false if the pool ran out: then every shadow was dropped and
+   * (PTE R/W/X/U bits). Returns false if the pool ran out: then every shadow was dropped and
    * the caller must select its slot again.
    */
   map(s: number, va: number, pa: number, perm: number): boolean {
@@ -147,9 +151,23 @@ export class ShadowPager {
       this.bus.i32[(sp.root >> 2) + i1] = (((this.bus.ramBase + leaf) / 4096) << 10) | PTE.V;
     }
     const ppn = Math.floor(pa / 4096);
-    this.bus.i32[(leaf >> 2) + ((va >>> 12) & 0x3ff)] = (ppn << 10) | perm | PTE.U | PTE.A |
-      PTE.D | PTE.V;
+    this.bus.i32[(leaf >> 2) + ((va >>> 12) & 0x3ff)] = (ppn << 10) | perm | PTE.A | PTE.D |
+      PTE.V;
     this.stats.fills++;
+    return true;
+  }
+
+  /**
+   * Fills the shadow entry of `va` in slot `s` from guest walk `w` (which found `pa`), and
+   * traces the guest table pages the walk read. False as for `map`.
+   */
+  fill(s: number, va: number, pa: number, perm: number, w: GuestWalk): boolean {
+    if (!this.map(s, va, pa, perm)) return false;
+    const e = w.entries;
+    for (let i = 0; i < e.length; i += 2) {
+      const off = this.bus.ramOffset(e[i], 4);
+      if (off >= 0) this.depend(off >>> 12, s, e[i + 1], va);
+    }
     return true;
   }
 
@@ -290,5 +308,40 @@ export class ShadowPager {
   /** Returns a table page to the pool. */
   private give(off: number): void {
     this.free.push(off);
+  }
+}
+
+/**
+ * A VMM's walk of a guest's own page tables, on a hart `g` that holds the guest's view
+ * (its satp, privilege and status). It notes each table entry read, so the shadow entry
+ * filled from the walk can depend on them.
+ */
+export class GuestWalk {
+  /** Table entries the last walk read: physical address and level, in pairs. */
+  readonly entries: number[] = [];
+  /** Whether a walk is under way (its own accessed/dirty updates are not guest stores). */
+  active = false;
+
+  /** Walks with `g`, whose `onWalk` it takes over. */
+  constructor(private readonly g: Hart) {
+    g.onWalk = (pteAddr, level) => {
+      this.entries.push(pteAddr, level);
+    };
+  }
+
+  /** Translates `va` for `acc` as the guest's MMU would: the address, or -1 with `g.exc` set. */
+  run(va: number, acc: Access): number {
+    this.entries.length = 0;
+    this.active = true;
+    const pa = translate(this.g, va, acc, 1);
+    this.active = false;
+    return pa;
+  }
+
+  /** The leaf entry the last walk read, or null when it used no tables. */
+  leaf(): number | null {
+    const e = this.entries;
+    if (e.length < 2) return null;
+    return this.g.bus.i32[this.g.bus.ramOffset(e[e.length - 2], 4) >> 2];
   }
 }

@@ -26,10 +26,9 @@ import {
   permitted,
   pmpAllowsPage,
   PTE,
-  translate,
 } from "./mmu.ts";
 import { dataPriv } from "./csr.ts";
-import { ShadowPager } from "./shadow.ts";
+import { GuestWalk, ShadowPager } from "./shadow.ts";
 import { stepBits } from "./stepper.ts";
 
 /** The software techniques. */
@@ -104,10 +103,8 @@ export class SoftwareVmm {
   private slot = 0;
   /** Whether data accesses of the current context are emulated (M-mode with MPRV). */
   private emulateData = false;
-  /** The VMM itself is walking guest tables (its accessed/dirty updates are not traced). */
-  private walking = false;
-  /** Guest page-table pages met by the current walk, with their levels. */
-  private readonly walked: number[] = [];
+  /** The VMM's walks of the guest's tables. */
+  private readonly walk: GuestWalk;
   /** Kernel-code pages the translator has seen (`bt`); forgotten when the guest's PMP changes. */
   private readonly translated = new Set<number>();
   /** Traced table pages whose kernel stores became call-outs (`bt`, adaptive translation). */
@@ -131,9 +128,7 @@ export class SoftwareVmm {
       if (va === null) h.flushTlb();
       else h.flushPage(va);
     });
-    vh.onWalk = (pteAddr, level) => {
-      this.walked.push(pteAddr, level);
-    };
+    this.walk = new GuestWalk(vh);
     h.bus.tableWritten = (off, len) => this.tableWritten(off, len);
     // The real hart: U-mode, nothing delegated (every trap comes here), all memory open to
     // U in its PMP (the guest's own PMP is the virtual hart's).
@@ -151,6 +146,11 @@ export class SoftwareVmm {
   start(): void {
     this.vh.pc = this.h.pc;
     this.sync();
+  }
+
+  /** Traps the guest took (into its virtual M or S mode). */
+  guestTraps(): number {
+    return this.vh.stats.traps;
   }
 
   // ---- entries ------------------------------------------------------------------------
@@ -262,10 +262,7 @@ export class SoftwareVmm {
       // Machine mode with MPRV: loads and stores translate as a lower mode, fetches do not.
       return this.emulate(h.insnBitsAt(h.pc), "priv");
     }
-    this.walked.length = 0;
-    this.walking = true;
-    const pa = translate(vh, va, acc, 1);
-    this.walking = false;
+    const pa = this.walk.run(va, acc);
     if (vh.exc !== 0) {
       this.report("reflect", va);
       this.stats.reflected++;
@@ -287,15 +284,9 @@ export class SoftwareVmm {
     }
     this.report("shadow", va);
     this.stats.hiddenFaults++;
-    const perm = this.permissions(pa);
-    if (!this.shadow.map(this.slot, va, pa, perm)) {
+    if (!this.shadow.fill(this.slot, va, pa, this.permissions(pa), this.walk)) {
       this.sync(); // the pool ran out and every shadow went: the fault comes again
       return;
-    }
-    const w = this.walked;
-    for (let i = 0; i < w.length; i += 2) {
-      const off = h.bus.ramOffset(w[i], 4);
-      if (off >= 0) this.shadow.depend(off >>> 12, this.slot, w[i + 1], va);
     }
     if (
       this.o.technique === "bt" && acc === ACC_FETCH && vh.priv !== PRV_U &&
@@ -309,15 +300,16 @@ export class SoftwareVmm {
   }
 
   /**
-   * The R/W/X bits of the shadow entry for a page at `pa` in the current context: what the
-   * guest's own entry (the last one walked) allows at its privilege, writable only once
-   * dirty, and what its PMP allows for the whole page.
+   * The bits of the shadow entry for a page at `pa` in the current context (U: the real
+   * hart runs everything in U-mode): what the guest's own entry (the last one walked)
+   * allows at its privilege, writable only once dirty, and what its PMP allows for the
+   * whole page.
    */
   private permissions(pa: number): number {
-    const vh = this.vh, w = this.walked;
-    const pte = w.length >= 2 ? vh.bus.i32[vh.bus.ramOffset(w[w.length - 2], 4) >> 2] : -1;
-    const paged = w.length >= 2;
-    let perm = 0;
+    const vh = this.vh;
+    const leaf = this.walk.leaf();
+    const pte = leaf ?? -1, paged = leaf !== null;
+    let perm = PTE.U;
     const kinds: [Access, number][] = [[ACC_FETCH, PTE.X], [ACC_LOAD, PTE.R], [ACC_STORE, PTE.W]];
     for (const [acc, bit] of kinds) {
       const priv = acc === ACC_FETCH ? vh.priv : dataPriv(vh);
@@ -334,7 +326,7 @@ export class SoftwareVmm {
 
   /** The guest stored to one of its traced page tables. */
   private tableWritten(off: number, len: number): void {
-    if (this.walking) return;
+    if (this.walk.active) return;
     const h = this.h;
     this.stats.ptWrites++;
     const page = off >>> 12;

@@ -1,0 +1,220 @@
+/**
+ * Hardware assistance without nested paging (DESIGN §4, §5; technique `hw` on a 2006-era
+ * CPU): the guest kernel runs in S-mode on the real hart — its CSRs, traps and system
+ * calls need no exit, as under VT-x — but the hart has no second stage, so the VMM keeps
+ * shadow page tables (`shadow.ts`), as VMMs did before EPT and NPT (2008). What leaves
+ * the guest, as in Adams & Agesen's hardware VMM (ASPLOS 2006):
+ *
+ * - `satp` accesses and `sfence.vma` (`Hart.vtvm` makes them raise a virtual-instruction
+ *   exception, as the H extension's VTVM does; VT-x exits on CR3 loads and INVLPG):
+ *   emulated against the guest's own satp;
+ * - page faults: a hidden fault fills a shadow entry from the guest's tables, a fault of
+ *   the guest's own is injected into it;
+ * - stores to the guest's page-table pages, which are write-traced;
+ * - and, as with nested paging, SBI calls, device accesses, wfi and interrupt injection.
+ *
+ * The shadow entries keep the guest's U, R, W and X bits, so the hart checks privilege,
+ * SUM and MXR itself: one shadow per guest satp serves kernel and user alike.
+ */
+
+import { Hart, type HartHost } from "./hart.ts";
+import { CAUSE, PRV_S } from "./priv.ts";
+import { ACC_FETCH, ACC_LOAD, ACC_STORE, type Access, PTE } from "./mmu.ts";
+import { GuestWalk, ShadowPager } from "./shadow.ts";
+import { stepBits } from "./stepper.ts";
+import type { VmmReport, VmmStats } from "./software_vmm.ts";
+
+/** How `hw` virtualizes guest memory: a second translation stage, or shadow tables. */
+export type HwPaging = "nested" | "shadow";
+
+/** Exceptions that leave the guest for this VMM instead of going to its own handler. */
+const INTERCEPTED = (1 << CAUSE.VIRTUAL_INSN) | (1 << CAUSE.FETCH_PAGE) |
+  (1 << CAUSE.LOAD_PAGE) | (1 << CAUSE.STORE_PAGE);
+const SATP = 0x180;
+
+/** Options of the VMM. */
+export interface HwShadowOptions {
+  /** Guest RAM: [RAM base, guestEnd); shadow tables use the RAM pages after it. */
+  guestEnd: number;
+  /** RAM page index of the first shadow-table page. */
+  poolFirst: number;
+  /** Pages in the shadow-table pool. */
+  poolPages: number;
+  /** Where exits are reported (absent: nothing charged). */
+  report?: VmmReport;
+}
+
+/** The shadow-paging VMM of one hardware-assisted hart. */
+export class HwShadowVmm {
+  /** The guest's shadow page tables. */
+  readonly shadow: ShadowPager;
+  /** What the VMM did (`callouts` and `translatedPages` stay 0: there is no translator). */
+  readonly stats: VmmStats = {
+    emulated: 0,
+    hiddenFaults: 0,
+    reflected: 0,
+    injected: 0,
+    ptWrites: 0,
+    callouts: 0,
+    translatedPages: 0,
+  };
+  /**
+   * The guest's view of the MMU: its own satp, and the privilege and status copied from
+   * the real hart before each walk or emulation. It shares the real hart's registers.
+   */
+  private readonly g: Hart;
+  private readonly walk: GuestWalk;
+  private slot = 0;
+  /** Traps of the real hart that reached root mode (the rest were the guest's own). */
+  private rootTraps = 0;
+
+  /** Takes over hart `h`, which already runs its guest in S-mode with SBI in root mode. */
+  constructor(readonly h: Hart, private readonly o: HwShadowOptions) {
+    const real = h;
+    const host: HartHost = {
+      service: () => {},
+      mtime: () => real.host.mtime(real),
+      halt: (reason) => real.host.halt(reason),
+    };
+    this.g = new Hart(h.bus, h.hartId, host, { regs: h.x, physLimit: o.guestEnd });
+    this.g.pmp.writeAddr(0, -1);
+    this.g.pmp.writeCfg(0, 0x1f);
+    this.walk = new GuestWalk(this.g);
+    this.shadow = new ShadowPager(h.bus, o.poolFirst, o.poolPages, (va) => {
+      if (va === null) h.flushTlb();
+      else h.flushPage(va);
+    });
+    h.bus.tableWritten = (off, len) => this.tableWritten(off, len);
+    const firmware = h.root;
+    h.root = (hart, cause, tval, interrupt) => {
+      this.rootTraps++;
+      if (interrupt || ((INTERCEPTED >>> cause) & 1) === 0) {
+        return firmware?.(hart, cause, tval, interrupt);
+      }
+      this.enter(cause, tval);
+    };
+  }
+
+  /** Starts intercepting (call once the guest is loaded and SBI has set the hart up). */
+  start(): void {
+    const h = this.h;
+    h.medeleg &= ~INTERCEPTED;
+    h.vtvm = true;
+    this.sync();
+  }
+
+  /** Traps that were the guest's own (taken by its handlers, not by root mode). */
+  guestTraps(): number {
+    return this.h.stats.traps - this.rootTraps;
+  }
+
+  /** An intercepted exception. */
+  private enter(cause: number, tval: number): void {
+    switch (cause) {
+      case CAUSE.FETCH_PAGE:
+        return this.pageFault(ACC_FETCH, tval);
+      case CAUSE.LOAD_PAGE:
+        return this.pageFault(ACC_LOAD, tval);
+      case CAUSE.STORE_PAGE:
+        return this.pageFault(ACC_STORE, tval);
+    }
+    this.emulate(tval); // a virtual instruction: tval holds its bits
+  }
+
+  /** Emulates a `satp` access or `sfence.vma` against the guest's own satp. */
+  private emulate(bits: number): void {
+    const h = this.h, g = this.g, pc = h.pc;
+    this.o.report?.exit("priv", pc);
+    this.stats.emulated++;
+    this.guestView();
+    stepBits(g, bits, pc);
+    if (g.exc !== 0) {
+      g.exc = 0;
+      return this.inject(null, g.excCause, g.excTval, pc);
+    }
+    // It never retired on the real hart; the guest's instret still counts it.
+    h.instretOffset += 1n;
+    h.pc = g.pc;
+    // Shadows follow every guest table store, so sfence.vma only has to empty the TLB.
+    if ((bits >>> 20) !== SATP) h.flushTlb();
+    this.sync();
+  }
+
+  /** A page fault: a hidden fault the VMM fills, or the guest's own, injected. */
+  private pageFault(acc: Access, va: number): void {
+    const h = this.h, g = this.g;
+    // Without guest paging the shadow depends on the mode, which sret may have changed.
+    if ((g.satp >>> 31) === 0) this.sync();
+    this.guestView();
+    const pa = this.walk.run(va, acc);
+    if (g.exc !== 0) {
+      g.exc = 0;
+      const access = g.excCause !== CAUSE.FETCH_PAGE && g.excCause !== CAUSE.LOAD_PAGE &&
+        g.excCause !== CAUSE.STORE_PAGE;
+      return this.inject(access ? "fault" : "reflect", g.excCause, g.excTval, va);
+    }
+    if (h.bus.ramOffset(pa, 1) < 0 && h.bus.device(pa) === undefined) {
+      // Nothing behind the guest-physical address: an access fault, as on the board.
+      const cause = [CAUSE.FETCH_ACCESS, CAUSE.LOAD_ACCESS, CAUSE.STORE_ACCESS][acc];
+      return this.inject("fault", cause, va, pa);
+    }
+    this.o.report?.exit("shadow", va);
+    this.stats.hiddenFaults++;
+    if (!this.shadow.fill(this.slot, va, pa, this.permissions(), this.walk)) {
+      this.sync(); // the pool ran out and every shadow went: the fault comes again
+    }
+  }
+
+  /**
+   * The bits of a shadow entry: the guest's own U/R/X, and W once the entry is dirty (so
+   * the first store comes back to set D). Without guest paging the page is open to the
+   * mode the guest runs in.
+   */
+  private permissions(): number {
+    const pte = this.walk.leaf();
+    if (pte === null) return PTE.R | PTE.W | PTE.X | (this.h.priv === PRV_S ? 0 : PTE.U);
+    const w = (pte & PTE.D) !== 0 ? pte & PTE.W : 0;
+    return (pte & (PTE.U | PTE.R | PTE.X)) | w;
+  }
+
+  /** The guest stored to one of its traced page tables: an exit, then the shadows follow. */
+  private tableWritten(off: number, len: number): void {
+    if (this.walk.active) return;
+    this.stats.ptWrites++;
+    this.o.report?.exit("ptwrite", this.h.bus.ramBase + off);
+    this.shadow.written(off, len);
+  }
+
+  /** Delivers exception `cause` into the guest's S-mode, reported as `why` (null: already). */
+  private inject(why: "reflect" | "fault" | null, cause: number, tval: number, at: number): void {
+    const h = this.h;
+    if (why !== null) this.o.report?.exit(why, at);
+    this.stats.reflected++;
+    const deleg = h.medeleg;
+    h.medeleg = deleg | (1 << cause);
+    h.raise(cause, tval);
+    h.takeException();
+    h.medeleg = deleg;
+    this.sync();
+  }
+
+  /** Copies the guest's privilege and status into its MMU view. */
+  private guestView(): void {
+    const h = this.h, g = this.g;
+    g.priv = h.priv;
+    g.mstatus = h.mstatus;
+    g.flushTlb();
+  }
+
+  /** Points the real hart at the shadow of the guest's current satp. */
+  private sync(): void {
+    const h = this.h, g = this.g;
+    // Without guest paging, the shadow maps guest-physical pages one to one; U-mode gets
+    // its own, since S-mode may not fetch from user pages.
+    const key = (g.satp >>> 31) === 1 ? `${g.satp}` : `bare:${h.priv === PRV_S ? "s" : "u"}`;
+    if (!this.shadow.holds(this.slot, key)) this.slot = this.shadow.select(key);
+    h.satp = (0x80000000 | (this.shadow.rootAddress(this.slot) / 4096)) | 0;
+    h.ctxExtra = this.slot << 23;
+    h.updateContext();
+  }
+}
