@@ -25,6 +25,7 @@ export const COST_KINDS = [
   "shadow",
   "callout",
   "translate",
+  "indirect",
 ] as const;
 /** A cost category. */
 export type CostKind = typeof COST_KINDS[number];

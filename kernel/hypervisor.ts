@@ -418,6 +418,7 @@ export class Hypervisor implements KernelView {
     d.mode = mode;
     v.initialised = true;
     h.stage2Cycles = h.stage2Refs * this.costs.walk;
+    if (mode === "bt") h.indirectCycles = this.costs.indirect;
     return v;
   }
 
@@ -815,9 +816,10 @@ export class Hypervisor implements KernelView {
   /** Runs a hardware-assisted vCPU's machine until `until` and acts on how it stopped. */
   private runMachine(v: Vcpu, m: Machine, until: number): void {
     const d = v.dom, h = v.hart;
-    const walks = h.stats.stage2Walks;
+    const walks = h.stats.stage2Walks, jumps = h.stats.indirectJumps;
     const o = m.runFor(Math.max(1, until - v.hart.now));
     d.stats.cycles.walk += (h.stats.stage2Walks - walks) * h.stage2Cycles;
+    d.stats.cycles.indirect += (h.stats.indirectJumps - jumps) * h.indirectCycles;
     if (o.kind === "yield") {
       if (m.waitUntil !== null) {
         // A wfi exit: blocked until its timer deadline (or forever), like a poll with no port.

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { assemble } from "../vmm/assembler.ts";
 import { type Engine, Machine, type Outcome } from "../vmm/machine.ts";
 import type { SoftTechnique } from "../vmm/software_vmm.ts";
+import { runSystem } from "./pv_support.ts";
 
 type Technique = SoftTechnique | undefined;
 
@@ -353,4 +354,36 @@ ${pass}`;
   assert.equal(m.hart.x[18], 5, "load access fault");
   assert.equal(m.hart.x[19] >>> 0, 0x80100000);
   assert.equal(m.hart.x[9], 0, "the load did not complete");
+});
+
+Deno.test("bt: indirect jumps in translated kernel code cost a lookup, the same under both engines", () => {
+  const img = guest("nanobench");
+  const runWith = (technique: Technique, engine: Engine) => {
+    const m = new Machine({
+      image: img,
+      console: { put() {} },
+      technique,
+      sbi: true,
+      engine,
+      maxInsns: 500_000_000,
+    });
+    m.hart.indirectCycles = 40;
+    m.runFor();
+    return m.hart;
+  };
+  const j = runWith("bt", "jit"), i = runWith("bt", "interp");
+  assert.ok(j.stats.indirectJumps > 20_000, `${j.stats.indirectJumps} indirect jumps`);
+  assert.equal(i.stats.indirectJumps, j.stats.indirectJumps);
+  assert.equal(i.now, j.now);
+  // Under trap, kernel code runs unchanged on the hart: no lookup.
+  assert.equal(runWith("trap", "jit").stats.indirectJumps, 0);
+});
+
+Deno.test("bt domains are charged their indirect-jump lookups; other techniques none", () => {
+  for (const mode of ["bt", "trap", "hw"] as const) {
+    const s = runSystem([{ image: guest("nanobench"), name: "nb", mode, memory: 16 << 20 }]);
+    const d = s.doms[0], h = d.vcpus[0].hart;
+    assert.equal(d.stats.cycles.indirect, h.stats.indirectJumps * s.hv.costs.indirect);
+    assert.equal(h.stats.indirectJumps > 0, mode === "bt", mode);
+  }
 });

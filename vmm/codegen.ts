@@ -103,7 +103,8 @@ export function insnCode(d: InsnDef, c: Control): string {
       return c.end(`(${s.cond(e)}) ? (${e.pc} + ${e.imm}) | 0 : ${e.npc}`);
     case "jump":
       // The target is computed before rd is written: rd may be rs1.
-      return `t = ${s.target(e)}; ${c.setRd(e.npc)} ${c.end("t")}`;
+      return `t = ${s.target(e)}; ${s.indirect ? "if (h.callout !== null) h.indirect();" : ""}
+        ${c.setRd(e.npc)} ${c.end("t")}`;
     case "call": {
       const head = `h.pc = ${e.pc}; h.npc = ${e.npc}; ${c.flush} ${c.spill ?? ""}
         v = ${s.call(e)}; ${c.fill ?? ""} ${c.reload}

@@ -56,8 +56,11 @@ export type Semantics =
   | { kind: "store"; size: SizeLog2 }
   /** If cond, jump to pc + imm; ends the block either way. */
   | { kind: "branch"; cond: (e: Emitter) => string }
-  /** rd ← npc; jump to target; ends the block. */
-  | { kind: "jump"; target: (e: Emitter) => string }
+  /**
+   * rd ← npc; jump to target; ends the block. `indirect`: the target comes from a
+   * register, so binary-translated code must look its translation up (`Hart.indirect`).
+   */
+  | { kind: "jump"; target: (e: Emitter) => string; indirect?: boolean }
   /**
    * A call into the hart's slow path (`Hart` method), which may raise an exception.
    * `h.pc` holds npc before the call and the next pc after it. If `writesRd`, the
@@ -176,6 +179,7 @@ export const INSNS: readonly InsnDef[] = [
   def("jalr", "I", i(0, 0x67), F3, {
     kind: "jump",
     target: (e) => `(${e.rs1} + ${e.imm}) & -2`,
+    indirect: true,
   }),
   def("beq", "B", i(0, 0x63), F3, branch((e) => `${e.rs1} === ${e.rs2}`)),
   def("bne", "B", i(1, 0x63), F3, branch((e) => `${e.rs1} !== ${e.rs2}`)),
