@@ -53,7 +53,9 @@ Options:
                      "guest" means all but the engine's own (${[...ENGINE_EVENTS].join(", ")}).
   --trace-domain D   only the events of domain D (a name or id; systems only).
   --profile NAME     cost profile for hypervisor work (kernel/cost_profiles.json:
-                     core2, the default, p4 or modern; systems only).
+                     core2, the default, p4 (both 2006), modern, or hosted (a Type 2
+                     hypervisor on a modern CPU: its host OS takes CPU time every
+                     tick and relays device accesses); systems only).
   --hw-paging P      how hw domains virtualize memory: nested (two-stage
                      translation) or shadow (shadow page tables, as on VT-x before
                      2008). The default is the cost profile's era: shadow for core2

@@ -44,7 +44,19 @@ export function profileNames(): string[] {
 /** A profile as the JSON file holds it. */
 interface ProfileEntry {
   hw_paging: { value: string };
+  host?: { period: { cycles: number }; busy: { cycles: number } };
   costs: Record<string, { cycles: number }>;
+}
+
+/**
+ * The host OS of a Type 2 (hosted) hypervisor taking CPU time: every `period` cycles it
+ * keeps each pCPU for `busy` cycles (DESIGN §9).
+ */
+export interface HostActivity {
+  /** Cycles between the host's turns on a pCPU. */
+  readonly period: number;
+  /** Cycles each turn takes. */
+  readonly busy: number;
 }
 
 /** The named profile's entry; throws UserError for an unknown name. */
@@ -64,6 +76,17 @@ export function profileHwPaging(name = DEFAULT_PROFILE): HwPaging {
   const v = entry(name).hw_paging.value;
   if (v !== "nested" && v !== "shadow") throw new Error(`cost profile ${name}: bad hw_paging`);
   return v;
+}
+
+/** The host activity of a hosted profile; null for a Type 1 profile. */
+export function profileHost(name = DEFAULT_PROFILE): HostActivity | null {
+  const h = entry(name).host;
+  if (h === undefined) return null;
+  const period = h.period.cycles, busy = h.busy.cycles;
+  if (!(period > 0 && busy >= 0 && busy < period)) {
+    throw new Error(`cost profile ${name}: bad host`);
+  }
+  return { period, busy };
 }
 
 /** Loads a named profile; throws UserError for an unknown one. */

@@ -34,7 +34,14 @@ import { EV, type Trace } from "./trace.ts";
 import { FrameTable } from "./frames.ts";
 import { Domain, Vcpu } from "./domain.ts";
 import { CreditScheduler } from "./scheduler.ts";
-import { type CostKind, type CostProfile, costProfile, profileHwPaging } from "./costs.ts";
+import {
+  type CostKind,
+  type CostProfile,
+  costProfile,
+  type HostActivity,
+  profileHost,
+  profileHwPaging,
+} from "./costs.ts";
 import type { HwPaging } from "../vmm/hw_shadow.ts";
 import type { ControlService, KernelView } from "./service.ts";
 import { EVTCHNSTAT, MAX_VCPUS, VIRQ } from "./abi.ts";
@@ -127,6 +134,10 @@ export class Pcpu {
   resched = false;
   /** Cycles spent idle. */
   idle = 0;
+  /** Cycles the host OS took (a hosted profile only). */
+  host = 0;
+  /** When the host OS next takes this pCPU (a hosted profile only). */
+  nextHost = Infinity;
   /** Number `id`. */
   constructor(readonly id: number) {}
 }
@@ -154,6 +165,8 @@ export class Hypervisor implements KernelView {
   readonly engine: Engine;
   /** How hw domains virtualize memory unless their config says (the profile's). */
   readonly hwPaging: HwPaging;
+  /** The host OS's own activity, under a hosted (Type 2) profile; null for Type 1. */
+  readonly host: HostActivity | null;
   private readonly runs = new Map<Hart, RunFn>();
   private readonly hypercalls: Hypercalls;
   private readonly maxInsns: number;
@@ -191,6 +204,8 @@ export class Hypervisor implements KernelView {
     this.nextAcct = this.sched.period;
     this.costs = costProfile(opts.costs);
     this.hwPaging = profileHwPaging(opts.costs);
+    this.host = profileHost(opts.costs);
+    if (this.host !== null) { for (const p of this.cpus) p.nextHost = this.host.period; }
     this.trace = opts.trace ?? null;
     this.engine = opts.engine ?? "jit";
     this.maxInsns = opts.maxInsns ?? Infinity;
@@ -690,6 +705,7 @@ export class Hypervisor implements KernelView {
 
   /** Gives pCPU `p` one turn: schedule, then run or idle for up to a quantum. */
   private step(p: Pcpu): void {
+    if (p.now >= p.nextHost) return this.hostTurn(p);
     const c = p.current;
     if (c !== null && (!c.runnable || p.resched || p.now >= p.sliceEnd)) this.deschedule(p);
     p.resched = false;
@@ -702,7 +718,8 @@ export class Hypervisor implements KernelView {
     const limit = Math.min(this.nextAcct, p.now + this.quantum, p.nextTick, offTimer);
     const v = p.current;
     if (v !== null) {
-      const until = Math.min(limit, p.sliceEnd, p.now + this.sched.capLeft(v.dom));
+      // A hosted hypervisor's host takes the pCPU back on its own schedule.
+      const until = Math.min(limit, p.sliceEnd, p.now + this.sched.capLeft(v.dom), p.nextHost);
       this.runVcpu(p, v, Math.max(until, p.now + 1)); // every turn moves time on
     } else {
       const allIdle = this.sched.runq.length === 0 && this.cpus.every((c) => c.current === null);
@@ -730,6 +747,24 @@ export class Hypervisor implements KernelView {
       const tick = this.sched.tick;
       p.nextTick = Math.max(p.nextTick + tick, (Math.floor(p.now / tick) + 1) * tick);
     }
+  }
+
+  /**
+   * The host OS of a hosted hypervisor takes pCPU `p` (DESIGN §9): a vCPU on it is
+   * preempted and waits, and comes back through a world switch. While the pCPU idles the
+   * host's turn costs nobody anything, so it is not modelled then.
+   */
+  private hostTurn(p: Pcpu): void {
+    const host = this.host!;
+    if (p.current !== null) {
+      const v = p.current;
+      this.deschedule(p);
+      p.last = null; // the host's context ran: the way back is a world switch
+      this.trace?.record(p.now, p.id, v.dom.id, v.id, EV.host, Math.round(host.busy / 100));
+      p.now += host.busy;
+      p.host += host.busy;
+    }
+    p.nextHost = (Math.floor(p.now / host.period) + 1) * host.period;
   }
 
   /**

@@ -59,6 +59,8 @@ export interface SystemSummary {
   virtualMs: number;
   /** Idle time per pCPU, in ms. */
   idleMs: number[];
+  /** Time the host OS took per pCPU, in ms (a hosted profile only). */
+  hostMs?: number[];
   /** The domains, by id. */
   domains: DomainSummary[];
 }
@@ -80,6 +82,7 @@ export function summarize(hv: Hypervisor): SystemSummary {
   return {
     virtualMs: ms(Math.max(...hv.cpus.map((p) => p.now))),
     idleMs: hv.cpus.map((p) => ms(p.idle)),
+    hostMs: hv.host === null ? undefined : hv.cpus.map((p) => ms(p.host)),
     domains: doms.map((d) => {
       const s = d.stats;
       const cycles = { ...s.cycles, total: 0 } as Record<CostKind | "total", number>;
@@ -155,7 +158,7 @@ export function formatSummary(s: SystemSummary): string {
   const out: string[] = [];
   out.push(
     `belowzero: ${d.length} domains, ${s.virtualMs} ms of virtual time; pCPU idle ms: ` +
-      s.idleMs.join(", "),
+      s.idleMs.join(", ") + (s.hostMs ? `; taken by the host OS, ms: ${s.hostMs.join(", ")}` : ""),
   );
   out.push("");
   out.push(table(

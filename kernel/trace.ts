@@ -27,6 +27,7 @@ export const EVENTS = {
   upcall: ["port"],
   sched: ["from_dom", "from_vcpu", "prio", "credit"],
   idle: ["until"],
+  host: ["busy_us"],
   block: ["pc"],
   wake: ["by"],
   timer_set: ["deadline_us"],
