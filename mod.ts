@@ -89,8 +89,15 @@ export { FrameTable, FREE, PGT, PGT_NAMES } from "./kernel/frames.ts";
 export { EventChannels } from "./kernel/events.ts";
 export { CreditScheduler, PRIO, PRIO_NAMES } from "./kernel/scheduler.ts";
 export type { ControlService, KernelView } from "./kernel/service.ts";
-export { COST_KINDS, costProfile, DEFAULT_PROFILE, profileNames } from "./kernel/costs.ts";
-export type { CostKind, CostProfile } from "./kernel/costs.ts";
+export {
+  COST_KINDS,
+  costProfile,
+  DEFAULT_PROFILE,
+  profileHost,
+  profileHwPaging,
+  profileNames,
+} from "./kernel/costs.ts";
+export type { CostKind, CostProfile, HostActivity } from "./kernel/costs.ts";
 export { formatSummary, summarize } from "./kernel/summary.ts";
 export type { DomainSummary, SystemSummary } from "./kernel/summary.ts";
 /** The paravirtual ABI: hypercall numbers, errno values and shared structure layouts. */

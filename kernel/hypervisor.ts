@@ -137,7 +137,7 @@ export class Pcpu {
   /** Cycles the host OS took (a hosted profile only). */
   host = 0;
   /** When the host OS next takes this pCPU (a hosted profile only). */
-  nextHost = Infinity;
+  nextHost: number = Infinity;
   /** Number `id`. */
   constructor(readonly id: number) {}
 }
