@@ -1,8 +1,8 @@
 /*
  * console.c — the PV kernel's console: a small printf whose output is collected into a line
- * and handed to the hypervisor with one console_io write per line (the hypervisor prefixes
- * each line with the domain's name, so a line must not be split across writes); panic and
- * shutdown.
+ * and handed to the machine interface with one console_write per line (under a hypervisor
+ * that is one console_io, and the hypervisor prefixes each line with the domain's name, so
+ * a line must not be split across writes); panic and shutdown.
  */
 #include "pv.h"
 
@@ -10,7 +10,7 @@ static char line[160];
 static u32 used;
 
 static void flush(void) {
-  if (used) hyp_console_write(line, used);
+  if (used) console_write(line, used);
   used = 0;
 }
 
@@ -84,9 +84,7 @@ void kprintf(const char *fmt, ...) {
 
 void shutdown(u32 reason) {
   flush();
-  struct bz_sched_shutdown s = {reason};
-  hyp_sched(BZ_SCHEDOP_shutdown, &s);
-  for (;;) hyp_sched(BZ_SCHEDOP_block, 0); /* not reached: shutdown does not return */
+  machine_shutdown(reason);
 }
 
 void panic(const char *fmt, ...) {

@@ -1,5 +1,6 @@
 /*
- * entry.S — the PV kernel's assembly: the boot entry the domain builder jumps to, the trap
+ * entry.S — the PV kernel's assembly: the boot entry (the domain builder jumps to it, or
+ * natively firmware does: see BZ_NATIVE), the trap
  * vector (every trap of the domain's S and U modes lands here, stvec direct mode), the
  * return to a trapped context, and swtch, which moves the CPU from one kernel stack to
  * another.
@@ -25,6 +26,7 @@
     .endr
 .endm
 
+#ifndef BZ_NATIVE
 /*
  * Boot: S-mode, paging on, a0 = start info (virtual), sp = top of the builder's boot stack,
  * interrupts off. The kernel is linked without a global pointer, so gp is never used.
@@ -33,19 +35,90 @@
     .globl _start
 _start:
     mv      s0, a0
-    /* The builder zero-fills past the file image, but a kernel should not depend on it. */
+    call    zero_bss
+    call    trap_init
+    mv      a0, s0
+    call    kmain
+3:  j       3b                      /* kmain shuts the domain down; it never returns */
+#else
+/*
+ * Native boot (the bare board with SBI, or an HVM domain): S-mode at the physical load
+ * address (4 MiB-aligned), paging off, a0 = hart id, a1 = device tree. Until paging is on,
+ * only pc-relative addresses (la, medany) may be used: they find the physical copies.
+ * boot_root maps, with 4 MiB megapages, the linear map (virt_base + k * 4 MiB to the load
+ * address + k * 4 MiB, k < 255), the UART's 4 MiB at UART_VA, and the load address's own
+ * 4 MiB one to one, so the instruction after the satp write still fetches; mm_init drops
+ * that last entry.
+ */
+    .section .text.init, "ax", @progbits
+    .globl _start
+_start:
+    mv      s0, a0
+    mv      s1, a1
+    call    zero_bss                /* pc-relative: the physical .bss */
+    la      s2, _start              /* the physical load address */
+    la      t0, boot_root
+    srli    t2, s2, 12
+    slli    t2, t2, 10
+    ori     t2, t2, 0xcf            /* V R W X A D */
+    srli    t3, s2, 22
+    slli    t3, t3, 2
+    add     t3, t3, t0
+    sw      t2, 0(t3)               /* one to one */
+    li      t4, 0x300 * 4           /* L2_INDEX(virt_base) */
+    add     t4, t4, t0
+    li      t5, 255
+    li      t6, 1 << 20             /* 4 MiB in a PTE's ppn field */
+1:  sw      t2, 0(t4)
+    add     t2, t2, t6
+    addi    t4, t4, 4
+    addi    t5, t5, -1
+    bnez    t5, 1b
+    li      t2, ((UART_PA >> 12) << 10) | 0xc7 /* V R W A D */
+    sw      t2, 0(t4)               /* entry 0x3ff: UART_VA */
+    srli    t0, t0, 12
+    li      t1, 0x80000000
+    or      t0, t0, t1
+    csrw    satp, t0
+    sfence.vma
+    lui     t0, %hi(1f)             /* an absolute address: the virtual one */
+    addi    t0, t0, %lo(1f)
+    jr      t0
+1:  la      sp, boot_stack_top
+    call    trap_init
+    mv      a0, s0
+    mv      a1, s1
+    mv      a2, s2
+    call    kmain_native
+3:  j       3b                      /* kmain_native powers off; it never returns */
+
+    .section .bss.boot, "aw", @nobits
+    .balign 4096
+    .globl boot_root
+boot_root:
+    .space  4096
+    .balign 16
+boot_stack:
+    .space  16384
+boot_stack_top:
+#endif
+
+/* The builder zero-fills past the file image, but a kernel should not depend on it. */
+    .text
+zero_bss:
     la      t0, __bss_start
     la      t1, __bss_end
 1:  bgeu    t0, t1, 2f
     sw      zero, 0(t0)
     addi    t0, t0, 4
     j       1b
-2:  la      t0, trap_entry
+2:  ret
+
+trap_init:
+    la      t0, trap_entry
     csrw    stvec, t0
     csrw    sscratch, zero          /* we are in the kernel */
-    mv      a0, s0
-    call    kmain
-3:  j       3b                      /* kmain shuts the domain down; it never returns */
+    ret
 
     .text
     .balign 4                       /* stvec direct mode needs 4-byte alignment */

@@ -22,6 +22,10 @@
 #define SSTATUS_SPIE 0x20
 #define SSTATUS_SIE 0x2
 
+/* The native build's UART (the virt board's 16550) and where the kernel maps it. */
+#define UART_PA 0x10000000
+#define UART_VA 0xFFC00000
+
 #ifndef __ASSEMBLER__
 typedef unsigned int u32;
 

@@ -24,7 +24,7 @@ typedef unsigned long long u64;
 #define PTE(mfn, flags) (((u32)(mfn) << 10) | (flags))
 #define PTE_MFN(pte) ((u32)(pte) >> 10)
 
-/* Boot information (main.c). */
+/* Boot information (arch_pv.c; natively arch_native.c sets virt_base only). */
 extern struct bz_start_info *si;
 extern struct bz_shared_info *shared;
 extern u32 virt_base;
@@ -53,34 +53,49 @@ int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
 u32 cmdline_value(const char *cmdline, const char *key, u32 dflt);
 
-/* mm.c: frames, linear map, page tables. */
-void mm_init(void);
-u32 pfn_to_mfn(u32 pfn);
+/* main.c: the start both builds share, after their own boot code. */
+void kernel_main(const char *cmdline, int dom0) __attribute__((noreturn));
+
+/* mm.c: frames and the linear map. */
+void frames_init(u32 pages, u32 first_free_pfn);
 void *pfn_to_va(u32 pfn);
 u32 va_to_pfn(const void *va);
 u32 frame_alloc(void);
 void frame_free(u32 pfn);
 u32 frames_free(void);
+void table_init(u32 pfn, int root);
+extern u32 nr_pages;
+extern u32 kernel_root_pfn;
+
+/* clock.c: time. */
+u64 now_ticks(void);
+#define TICKS_PER_MS 10000u /* the time CSR runs at 10 MHz */
+
+/*
+ * The machine interface — what the kernel does differently on a hypervisor and on the bare
+ * hart, like Linux's paravirt ops: arch_pv.c (hypercalls; event.c holds its event channels)
+ * or arch_native.c (SBI, satp, sfence.vma, the UART, the timer interrupt). Each build links
+ * one; everything else is the same code.
+ */
+typedef void (*event_handler)(u32 port);
+int console_write(const char *buf, u32 n);
+void machine_shutdown(u32 reason) __attribute__((noreturn));
+void mm_init(void);
+u32 pfn_to_mfn(u32 pfn);
 u32 table_new(int root);
 void table_free(u32 pfn);
 void table_set(u32 table_pfn, u32 index, u32 pte);
 void switch_root(u32 root_pfn);
-extern u32 kernel_root_pfn;
-extern u32 linear_flags;
-
-/* clock.c: time and the one-shot timer. */
-u64 now_ticks(void);
-void timer_arm(u64 deadline_ticks);
-#define TICKS_PER_MS 10000u /* the time CSR runs at 10 MHz */
-
-/* event.c: event channels. */
-typedef void (*event_handler)(u32 port);
+void timer_init(event_handler on_timer);
+void timer_arm(u64 deadline_ticks); /* one-shot; 0 cancels */
 void events_init(void);
+void events_poll(void);
+void idle_block(void);
+
+/* event.c (PV only): event channels. */
 u32 bind_virq(u32 virq, event_handler h);
 void bind_port(u32 port, event_handler h);
-void events_poll(void);
 int event_send(u32 port);
-void idle_block(void);
 
 /* proc.c and sched.c: processes and the scheduler. */
 struct proc;

@@ -52,8 +52,7 @@ static void on_timer(u32 port) {
 void sched_init(void) {
   active_root = kernel_root_pfn;
   free_at_start = frames_free();
-  u32 port = bind_virq(BZ_VIRQ_TIMER, on_timer);
-  kprintf("pvkernel: timer on event channel %u, %u ms quantum\n", port, cfg.tick_ms);
+  timer_init(on_timer);
 }
 
 /* The earlier of `deadline` and the first sleeper's wake-up (0 = none). */

@@ -12,7 +12,7 @@ static int sys_write(u32 va, u32 len) {
   if (len > MAX_WRITE) return -BZ_EINVAL;
   const char *buf = proc_user_ptr(va, len);
   if (!buf) return -BZ_EFAULT;
-  int rc = hyp_console_write(buf, len);
+  int rc = console_write(buf, len);
   return rc < 0 ? rc : (int)len;
 }
 

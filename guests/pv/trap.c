@@ -1,18 +1,18 @@
 /*
  * trap.c — where entry.S hands every trap: the event upcall (a supervisor external
- * interrupt, scause 0x80000009, raised by the hypervisor while events are pending), system
+ * interrupt, scause 0x80000009, raised by the hypervisor while events are pending; in the
+ * native build the supervisor timer interrupt, scause 0x80000005), system
  * calls from user processes (ecall from U, scause 8), and faults. A user fault kills the
  * process; a kernel fault is a bug, and the domain crashes with a report.
  */
 #include "proc.h"
 
 #define SCAUSE_INTERRUPT 0x80000000u
-#define IRQ_S_EXTERNAL 9
 #define EXC_ECALL_U 8
 
 void trap(struct frame *f) {
   int from_user = !(f->sstatus & SSTATUS_SPP);
-  if (f->scause == (SCAUSE_INTERRUPT | IRQ_S_EXTERNAL)) {
+  if (f->scause & SCAUSE_INTERRUPT) { /* the event upcall, or natively the timer */
     events_poll();
     if (from_user) sched_preempt_point();
     return;
