@@ -6,31 +6,14 @@
  */
 
 import assert from "node:assert/strict";
-import { pvImage, runSystem } from "./pv_support.ts";
+import { runSystem, spinImage } from "./pv_support.ts";
 import { costProfile, profileHost, profileNames } from "../kernel/costs.ts";
-
-/** A PV kernel that counts down `n` times and powers off. */
-const spin = (n: number) =>
-  pvImage(`
-  li s2, ${n}
-count:
-  addi s2, s2, -1
-  bnez s2, count
-  la a1, area
-  sw zero, 0(a1)
-  li a0, 2
-  li a7, 29
-  ecall
-stop:
-  j stop
-area:
-  .word 0
-`);
 
 Deno.test("hosted: the host OS takes each pCPU every tick; a running vCPU waits and switches back", () => {
   const host = profileHost("hosted")!;
   assert.ok(host !== null && host.busy > 0 && host.period > host.busy);
-  const run = (costs: string) => runSystem([{ image: spin(2_000_000), name: "cpu" }], { costs });
+  const run = (costs: string) =>
+    runSystem([{ image: spinImage(2_000_000), name: "cpu" }], { costs });
   const hosted = run("hosted"), type1 = run("modern");
   for (const s of [hosted, type1]) assert.equal(s.doms[0].shutdownReason, 0);
   const p = hosted.hv.cpus[0];

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { assemble } from "../vmm/assembler.ts";
 import { SBI_EXT } from "../kernel/sbi.ts";
-import { boot, pvImage as pvImageFn, runSystem, writeElf } from "./pv_support.ts";
+import { boot, pvImage as pvImageFn, runSystem, spinImage, writeElf } from "./pv_support.ts";
 import { firstMachineModeInstruction } from "../dom0/hvm_builder.ts";
 import { PGT } from "../kernel/frames.ts";
 import { Machine } from "../vmm/machine.ts";
@@ -77,26 +77,10 @@ hang:
 msg: .asciz "hw up\\n"
 `);
 
-const spin = (n: number) => `
-  li s2, ${n}
-count:
-  addi s2, s2, -1
-  bnez s2, count
-  la a1, area
-  sw zero, 0(a1)
-  li a0, 2
-  li a7, 29
-  ecall
-stop:
-  j stop
-area:
-  .word 0
-`;
-
 Deno.test("hw: an S-mode kernel runs beside a PV domain; its exits are counted by reason", () => {
   const s = runSystem([
     { image: guest(3), name: "native", mode: "hw", memory: 4 << 20, paging: "nested" },
-    { image: pvImageFn(spin(200_000)), name: "para" },
+    { image: spinImage(200_000), name: "para" },
   ]);
   assert.equal(s.outcome.kind, "done");
   assert.deepEqual(s.lines.filter((l) => l.startsWith("native")), ["native: hw up", "native: b"]);
@@ -148,7 +132,7 @@ Deno.test("hw: M-mode images are refused, naming the first M-mode instruction", 
 Deno.test("hw: the guest's RAM is the domain's own frames; a PV neighbour cannot map them", () => {
   const s = boot([
     { image: guest(1), name: "native", mode: "hw", memory: 4 << 20, paging: "nested" },
-    { image: pvImageFn(spin(10)), name: "para" },
+    { image: spinImage(10), name: "para" },
   ]);
   const [hw, pv] = s.doms;
   const f = s.hv.frames;
@@ -169,7 +153,7 @@ Deno.test("hw: both engines give the same run and trace", () => {
   const run = (engine: "jit" | "interp") => {
     const s = runSystem([
       { image: guest(2), name: "native", mode: "hw", memory: 4 << 20 },
-      { image: pvImageFn(spin(50_000)), name: "para" },
+      { image: spinImage(50_000), name: "para" },
     ], { engine });
     const ev = new Set(
       s.trace.records().map((r) => r.ev).filter((e) =>
@@ -213,7 +197,7 @@ far:
 
 Deno.test("hw: nobody may type, map or take back a hw domain's frames", () => {
   const s = boot([
-    { image: pvImageFn(spin(10)), name: "dom0", privileged: true },
+    { image: spinImage(10), name: "dom0", privileged: true },
     { image: guest(1), name: "native", mode: "hw", memory: 4 << 20 },
   ]);
   const [d0, hw] = s.doms;

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { HYPERVISOR } from "../kernel/abi.ts";
 import { FREE } from "../kernel/frames.ts";
-import { pvImage, runSystem, VBASE } from "./pv_support.ts";
+import { pvImage, runSystem, spinImage, VBASE } from "./pv_support.ts";
 
 /** A small deterministic generator (xorshift32). */
 function rng(seed: number): () => number {
@@ -64,21 +64,7 @@ function fuzzKernel(seed: number, calls: number): Uint8Array {
   return pvImage(lines.join("\n"));
 }
 
-const calm = pvImage(`
-  li s2, 20000
-count:
-  addi s2, s2, -1
-  bnez s2, count
-  la a1, area
-  sw zero, 0(a1)
-  li a0, 2
-  li a7, 29
-  ecall
-stop:
-  j stop
-area:
-  .word 0
-`);
+const calm = spinImage(20000);
 
 for (const privileged of [false, true]) {
   Deno.test(`hypercall fuzz: random calls from ${privileged ? "Dom0" : "a DomU"} end cleanly`, () => {

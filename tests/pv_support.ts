@@ -129,3 +129,22 @@ export function runSystem(
   for (const d of s.doms) s.dom0.toolstack.start(d);
   return { ...s, outcome: s.hv.run() };
 }
+
+/** A PV kernel that counts down `n` times and powers off (sched_op shutdown). */
+export function spinImage(n: number): Uint8Array {
+  return pvImage(`
+  li s2, ${n}
+count:
+  addi s2, s2, -1
+  bnez s2, count
+  la a1, area
+  sw zero, 0(a1)
+  li a0, 2
+  li a7, 29
+  ecall
+stop:
+  j stop
+area:
+  .word 0
+`);
+}

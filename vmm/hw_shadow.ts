@@ -17,12 +17,12 @@
  * SUM and MXR itself: one shadow per guest satp serves kernel and user alike.
  */
 
-import { Hart, type HartHost } from "./hart.ts";
+import type { Hart } from "./hart.ts";
 import { CAUSE, PRV_S } from "./priv.ts";
 import { ACC_FETCH, ACC_LOAD, ACC_STORE, type Access, PTE } from "./mmu.ts";
 import { GuestWalk, ShadowPager } from "./shadow.ts";
 import { stepBits } from "./stepper.ts";
-import type { VmmReport, VmmStats } from "./software_vmm.ts";
+import { guestView, newVmmStats, type VmmReport, type VmmStats } from "./software_vmm.ts";
 
 /** How `hw` virtualizes guest memory: a second translation stage, or shadow tables. */
 export type HwPaging = "nested" | "shadow";
@@ -49,15 +49,7 @@ export class HwShadowVmm {
   /** The guest's shadow page tables. */
   readonly shadow: ShadowPager;
   /** What the VMM did (`callouts` and `translatedPages` stay 0: there is no translator). */
-  readonly stats: VmmStats = {
-    emulated: 0,
-    hiddenFaults: 0,
-    reflected: 0,
-    injected: 0,
-    ptWrites: 0,
-    callouts: 0,
-    translatedPages: 0,
-  };
+  readonly stats: VmmStats = newVmmStats();
   /**
    * The guest's view of the MMU: its own satp, and the privilege and status copied from
    * the real hart before each walk or emulation. It shares the real hart's registers.
@@ -70,13 +62,7 @@ export class HwShadowVmm {
 
   /** Takes over hart `h`, which already runs its guest in S-mode with SBI in root mode. */
   constructor(readonly h: Hart, private readonly o: HwShadowOptions) {
-    const real = h;
-    const host: HartHost = {
-      service: () => {},
-      mtime: () => real.host.mtime(real),
-      halt: (reason) => real.host.halt(reason),
-    };
-    this.g = new Hart(h.bus, h.hartId, host, { regs: h.x, physLimit: o.guestEnd });
+    this.g = guestView(h, o.guestEnd);
     this.g.pmp.writeAddr(0, -1);
     this.g.pmp.writeCfg(0, 0x1f);
     this.walk = new GuestWalk(this.g);

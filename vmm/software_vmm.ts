@@ -66,6 +66,32 @@ export interface VmmStats {
   translatedPages: number;
 }
 
+/** Statistics with every count at zero. */
+export function newVmmStats(): VmmStats {
+  return {
+    emulated: 0,
+    hiddenFaults: 0,
+    reflected: 0,
+    injected: 0,
+    ptWrites: 0,
+    callouts: 0,
+    translatedPages: 0,
+  };
+}
+
+/**
+ * A hart for a VMM's view of its guest, sharing real hart `h`'s registers: time and halts
+ * are `h`'s, and it cannot reach physical memory at or past `guestEnd` (the VMM's own).
+ */
+export function guestView(h: Hart, guestEnd: number): Hart {
+  const host: HartHost = {
+    service: () => {},
+    mtime: () => h.host.mtime(h),
+    halt: (reason) => h.host.halt(reason),
+  };
+  return new Hart(h.bus, h.hartId, host, { regs: h.x, physLimit: guestEnd });
+}
+
 /** Interrupt bits a device may drive. */
 const PIN_BITS = IRQ.MSI | IRQ.MTI | IRQ.MEI | IRQ.SEI | IRQ.STI;
 const ACCESS_FAULT = [CAUSE.FETCH_ACCESS, CAUSE.LOAD_ACCESS, CAUSE.STORE_ACCESS];
@@ -91,15 +117,7 @@ export class SoftwareVmm {
   /** The guest's shadow page tables. */
   readonly shadow: ShadowPager;
   /** What the VMM did. */
-  readonly stats: VmmStats = {
-    emulated: 0,
-    hiddenFaults: 0,
-    reflected: 0,
-    injected: 0,
-    ptWrites: 0,
-    callouts: 0,
-    translatedPages: 0,
-  };
+  readonly stats: VmmStats = newVmmStats();
   private slot = 0;
   /** Whether data accesses of the current context are emulated (M-mode with MPRV). */
   private emulateData = false;
@@ -114,13 +132,7 @@ export class SoftwareVmm {
 
   /** Takes over real hart `h` (its registers become the guest's) as options `o` say. */
   constructor(readonly h: Hart, private readonly o: SoftwareVmmOptions) {
-    const real = h;
-    const host: HartHost = {
-      service: () => {},
-      mtime: () => real.host.mtime(real),
-      halt: (reason) => real.host.halt(reason),
-    };
-    this.vh = new Hart(h.bus, h.hartId, host, { regs: h.x, physLimit: o.guestEnd });
+    this.vh = guestView(h, o.guestEnd);
     const vh = this.vh;
     vh.priv = PRV_M;
     vh.trace = h.trace;
