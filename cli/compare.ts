@@ -19,7 +19,7 @@ import { firstMachineModeInstruction } from "../dom0/hvm_builder.ts";
 import { summarize, table } from "../kernel/summary.ts";
 import type { DomainMode } from "../kernel/domain.ts";
 import { costProfile, DEFAULT_PROFILE, profileHwPaging } from "../kernel/costs.ts";
-import type { HwPaging } from "../vmm/hw_shadow.ts";
+import { type HwPaging, isHwPaging } from "../vmm/hw_shadow.ts";
 
 /** One technique's run. */
 export interface CompareRow {
@@ -239,7 +239,7 @@ export function compareMain(args: string[]): number {
     const file = positionals[0];
     const name = file.replace(/^.*\//, "").replace(/\.elf$/, "");
     const paging = values["hw-paging"];
-    if (paging !== undefined && paging !== "nested" && paging !== "shadow") {
+    if (paging !== undefined && !isHwPaging(paging)) {
       throw new UserError(`--hw-paging ${paging}: use nested or shadow`);
     }
     const r = compare(read(file), name, {

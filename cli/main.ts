@@ -5,6 +5,7 @@
  * stderr), 124 when the instruction budget runs out.
  */
 
+import { isHwPaging } from "../vmm/hw_shadow.ts";
 import { parseArgs } from "node:util";
 import { CORE_HZ, Machine, type Outcome } from "../vmm/machine.ts";
 import { UserError } from "../vmm/errors.ts";
@@ -153,7 +154,7 @@ export async function main(args: string[]): Promise<number> {
       if (v.profile !== undefined) system.costs = v.profile;
       const paging = v["hw-paging"];
       if (paging !== undefined) {
-        if (paging !== "nested" && paging !== "shadow") {
+        if (!isHwPaging(paging)) {
           throw new UserError(`--hw-paging ${paging}: use nested or shadow`);
         }
         const hw = system.domains.filter((d) => d.mode === "hw");

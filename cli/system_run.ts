@@ -10,7 +10,7 @@
 import { Hypervisor } from "../kernel/hypervisor.ts";
 import { Dom0 } from "../dom0/dom0.ts";
 import { type Domain, type DomainMode, HVM_MODES } from "../kernel/domain.ts";
-import { SHADOW_PAGES } from "../dom0/hvm_builder.ts";
+import { shadowPagesOf } from "../dom0/hvm_builder.ts";
 import type { BlockBackend } from "../devices/device.ts";
 import { formatSummary, summarize } from "../kernel/summary.ts";
 import type { Trace } from "../kernel/trace.ts";
@@ -79,10 +79,11 @@ export function runPvSystem(spec: SystemSpec, o: SystemRunOptions): SystemRunRes
     parseSize(o.mem ?? m ?? (mode === "pv" ? PV_DEFAULT_MEMORY : HW_DEFAULT_MEMORY), "memory");
   // HVM domains whose VMM shadows their page tables also hold the shadow tables.
   const hwPaging = profileHwPaging(spec.costs);
-  const shadowed = (d: DomainSpec) =>
-    d.mode === "trap" || d.mode === "bt" ||
-    (d.mode === "hw" && (d.paging ?? hwPaging) === "shadow");
-  const extra = (d: DomainSpec) => 4096 + (shadowed(d) ? SHADOW_PAGES * 4096 : 0);
+  const extra = (d: DomainSpec) =>
+    4096 +
+    ((HVM_MODES as readonly string[]).includes(d.mode)
+      ? shadowPagesOf(d.mode as "hw" | "trap" | "bt", (d.paging as HwPaging) ?? hwPaging) * 4096
+      : 0);
   const need = spec.domains.reduce((s, d) => s + mem(d.memory, d.mode) + extra(d), 0);
   const machine = spec.memory === undefined
     ? Math.ceil((need + (1 << 20)) / (1 << 20)) * (1 << 20)

@@ -26,6 +26,14 @@ import type { HwPaging } from "../vmm/hw_shadow.ts";
 /** Shadow page-table pages of a `trap` or `bt` domain, or `hw` with shadow paging (1 MiB). */
 export const SHADOW_PAGES = 256;
 
+/**
+ * Frames a domain needs past its RAM for shadow page tables: under `trap` and `bt`, and
+ * under `hw` with shadow paging, the VMM keeps them there.
+ */
+export function shadowPagesOf(technique: "hw" | "trap" | "bt", paging: HwPaging): number {
+  return technique !== "hw" || paging === "shadow" ? SHADOW_PAGES : 0;
+}
+
 /** Options of one build. */
 export interface HvmOptions {
   /** Technique: hardware assistance (the default), trap-and-emulate or binary translation. */
@@ -104,9 +112,8 @@ export function buildHvm(k: KernelView, d: Domain, image: Uint8Array, o: HvmOpti
   if (o.memory % 4096 !== 0 || o.memory < 64 * 1024) {
     throw new UserError(`${o.name}: memory must be whole 4 KiB pages, at least 64 KiB`);
   }
-  const paging = technique === "hw" ? o.paging ?? k.hwPaging : "shadow";
-  // A VMM that shadows keeps the domain's shadow page tables in frames after its RAM.
-  const shadowPages = paging === "shadow" ? SHADOW_PAGES : 0;
+  const paging = o.paging ?? k.hwPaging;
+  const shadowPages = shadowPagesOf(technique, paging);
   const pages = o.memory / 4096 + shadowPages;
   d.maxPages = Math.max(d.maxPages, pages);
   const first = k.allocContiguous(d, pages);

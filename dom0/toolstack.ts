@@ -24,7 +24,7 @@ import { NS_PER_CYCLE } from "../kernel/hypervisor.ts";
 import { UserError } from "../vmm/errors.ts";
 import { buildPv, type BuiltDomain, writeLink } from "./builder.ts";
 import { buildHvm } from "./hvm_builder.ts";
-import type { HwPaging } from "../vmm/hw_shadow.ts";
+import { type HwPaging, isHwPaging } from "../vmm/hw_shadow.ts";
 import type { PageRules } from "./page_rules.ts";
 
 const { EPERM, ESRCH, EINVAL, ENOSYS } = ERRNO;
@@ -84,7 +84,7 @@ export class Toolstack {
     if (c.paging !== undefined && c.mode !== "hw") {
       throw new UserError(`${c.name}: paging applies to hw domains, not ${c.mode ?? "pv"}`);
     }
-    if (c.paging !== undefined && c.paging !== "nested" && c.paging !== "shadow") {
+    if (c.paging !== undefined && !isHwPaging(c.paging)) {
       throw new UserError(`${c.name}: paging must be nested or shadow, not ${c.paging}`);
     }
     if (hw && c.privileged) throw new UserError(`${c.name}: Dom0 must be a pv domain`);

@@ -7,7 +7,7 @@
 
 import profiles from "./cost_profiles.json" with { type: "json" };
 import { UserError } from "../vmm/errors.ts";
-import type { HwPaging } from "../vmm/hw_shadow.ts";
+import { type HwPaging, isHwPaging } from "../vmm/hw_shadow.ts";
 
 /** Cost categories, in the order statistics show them. */
 export const COST_KINDS = [
@@ -74,7 +74,7 @@ function entry(name: string): ProfileEntry {
  */
 export function profileHwPaging(name = DEFAULT_PROFILE): HwPaging {
   const v = entry(name).hw_paging.value;
-  if (v !== "nested" && v !== "shadow") throw new Error(`cost profile ${name}: bad hw_paging`);
+  if (!isHwPaging(v)) throw new Error(`cost profile ${name}: bad hw_paging`);
   return v;
 }
 

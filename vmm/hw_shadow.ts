@@ -19,13 +19,18 @@
 
 import type { Hart } from "./hart.ts";
 import { CAUSE, PRV_S } from "./priv.ts";
-import { ACC_FETCH, ACC_LOAD, ACC_STORE, type Access, PTE } from "./mmu.ts";
+import { ACC_FETCH, ACC_LOAD, ACC_STORE, type Access, ACCESS_FAULT, PTE } from "./mmu.ts";
 import { GuestWalk, ShadowPager } from "./shadow.ts";
 import { stepBits } from "./stepper.ts";
 import { guestView, newVmmStats, type VmmReport, type VmmStats } from "./software_vmm.ts";
 
 /** How `hw` virtualizes guest memory: a second translation stage, or shadow tables. */
 export type HwPaging = "nested" | "shadow";
+
+/** Whether `v` names a way `hw` virtualizes memory. */
+export function isHwPaging(v: unknown): v is HwPaging {
+  return v === "nested" || v === "shadow";
+}
 
 /** Exceptions that leave the guest for this VMM instead of going to its own handler. */
 const INTERCEPTED = (1 << CAUSE.VIRTUAL_INSN) | (1 << CAUSE.FETCH_PAGE) |
@@ -66,10 +71,7 @@ export class HwShadowVmm {
     this.g.pmp.writeAddr(0, -1);
     this.g.pmp.writeCfg(0, 0x1f);
     this.walk = new GuestWalk(this.g);
-    this.shadow = new ShadowPager(h.bus, o.poolFirst, o.poolPages, (va) => {
-      if (va === null) h.flushTlb();
-      else h.flushPage(va);
-    });
+    this.shadow = new ShadowPager(h.bus, o.poolFirst, o.poolPages, h);
     h.bus.tableWritten = (off, len) => this.tableWritten(off, len);
     const firmware = h.root;
     h.root = (hart, cause, tval, interrupt) => {
@@ -112,7 +114,7 @@ export class HwShadowVmm {
     const h = this.h, g = this.g, pc = h.pc;
     this.o.report?.exit("priv", pc);
     this.stats.emulated++;
-    this.guestView();
+    this.copyGuestState();
     stepBits(g, bits, pc);
     if (g.exc !== 0) {
       g.exc = 0;
@@ -131,18 +133,16 @@ export class HwShadowVmm {
     const h = this.h, g = this.g;
     // Without guest paging the shadow depends on the mode, which sret may have changed.
     if ((g.satp >>> 31) === 0) this.sync();
-    this.guestView();
+    this.copyGuestState();
     const pa = this.walk.run(va, acc);
     if (g.exc !== 0) {
       g.exc = 0;
-      const access = g.excCause !== CAUSE.FETCH_PAGE && g.excCause !== CAUSE.LOAD_PAGE &&
-        g.excCause !== CAUSE.STORE_PAGE;
+      const access = g.excCause === ACCESS_FAULT[acc];
       return this.inject(access ? "fault" : "reflect", g.excCause, g.excTval, va);
     }
     if (h.bus.ramOffset(pa, 1) < 0 && h.bus.device(pa) === undefined) {
       // Nothing behind the guest-physical address: an access fault, as on the board.
-      const cause = [CAUSE.FETCH_ACCESS, CAUSE.LOAD_ACCESS, CAUSE.STORE_ACCESS][acc];
-      return this.inject("fault", cause, va, pa);
+      return this.inject("fault", ACCESS_FAULT[acc], va, pa);
     }
     this.o.report?.exit("shadow", va);
     this.stats.hiddenFaults++;
@@ -185,7 +185,7 @@ export class HwShadowVmm {
   }
 
   /** Copies the guest's privilege and status into its MMU view. */
-  private guestView(): void {
+  private copyGuestState(): void {
     const h = this.h, g = this.g;
     g.priv = h.priv;
     g.mstatus = h.mstatus;

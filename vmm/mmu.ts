@@ -18,8 +18,14 @@ export type Access = 0 | 1 | 2;
 /** PTE bits (Priv §4.3.1). */
 export const PTE = { V: 1, R: 2, W: 4, X: 8, U: 16, G: 32, A: 64, D: 128 } as const;
 
-const PAGE_FAULT = [CAUSE.FETCH_PAGE, CAUSE.LOAD_PAGE, CAUSE.STORE_PAGE];
-const ACCESS_FAULT = [CAUSE.FETCH_ACCESS, CAUSE.LOAD_ACCESS, CAUSE.STORE_ACCESS];
+/** The page-fault cause of each access kind. */
+export const PAGE_FAULT: readonly number[] = [CAUSE.FETCH_PAGE, CAUSE.LOAD_PAGE, CAUSE.STORE_PAGE];
+/** The access-fault cause of each access kind. */
+export const ACCESS_FAULT: readonly number[] = [
+  CAUSE.FETCH_ACCESS,
+  CAUSE.LOAD_ACCESS,
+  CAUSE.STORE_ACCESS,
+];
 
 /**
  * Translates virtual `va` for `acc` in the hart's current context; returns the physical

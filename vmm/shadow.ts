@@ -75,14 +75,14 @@ export class ShadowPager {
   private clock = 0;
 
   /**
-   * Tables come from RAM pages [poolFirst, poolFirst + poolPages) of `bus`; `flush(va)`
-   * drops TLB entries of one page (`va`) or, with null, all of them.
+   * Tables come from RAM pages [poolFirst, poolFirst + poolPages) of `bus`; entries dropped
+   * leave `tlb` (the hart that walks the shadows) too.
    */
   constructor(
     private readonly bus: Bus,
     private readonly poolFirst: number,
     private readonly poolPages: number,
-    private readonly flush: (va: number | null) => void,
+    private readonly tlb: Pick<Hart, "flushTlb" | "flushPage">,
   ) {
     for (let i = 0; i <= SHADOW_SLOTS; i++) {
       this.spaces.push({
@@ -247,7 +247,7 @@ export class ShadowPager {
     const at = (leaf >> 2) + ((va >>> 12) & 0x3ff);
     if (this.bus.i32[at] === 0) return 0;
     this.bus.i32[at] = 0;
-    this.flush(va);
+    this.tlb.flushPage(va);
     return 1;
   }
 
@@ -258,7 +258,7 @@ export class ShadowPager {
     sp.leaves[i1] = -1;
     this.bus.i32[(sp.root >> 2) + i1] = 0;
     this.give(leaf);
-    this.flush(null);
+    this.tlb.flushTlb();
     return 1;
   }
 
@@ -272,7 +272,7 @@ export class ShadowPager {
     this.give(sp.root);
     sp.root = -1;
     sp.key = "";
-    this.flush(null);
+    this.tlb.flushTlb();
   }
 
   /** Throws away every shadow (the pool ran out, or the guest changed its PMP). */
@@ -289,7 +289,7 @@ export class ShadowPager {
     this.writes.clear();
     this.resetPool();
     this.stats.resets++;
-    this.flush(null);
+    this.tlb.flushTlb();
   }
 
   /** Every pool page free again. */

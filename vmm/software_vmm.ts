@@ -23,6 +23,7 @@ import {
   ACC_LOAD,
   ACC_STORE,
   type Access,
+  ACCESS_FAULT,
   permitted,
   pmpAllowsPage,
   PTE,
@@ -94,7 +95,6 @@ export function guestView(h: Hart, guestEnd: number): Hart {
 
 /** Interrupt bits a device may drive. */
 const PIN_BITS = IRQ.MSI | IRQ.MTI | IRQ.MEI | IRQ.SEI | IRQ.STI;
-const ACCESS_FAULT = [CAUSE.FETCH_ACCESS, CAUSE.LOAD_ACCESS, CAUSE.STORE_ACCESS];
 
 /** Options of a software VMM. */
 export interface SoftwareVmmOptions {
@@ -136,10 +136,7 @@ export class SoftwareVmm {
     const vh = this.vh;
     vh.priv = PRV_M;
     vh.trace = h.trace;
-    this.shadow = new ShadowPager(h.bus, o.poolFirst, o.poolPages, (va) => {
-      if (va === null) h.flushTlb();
-      else h.flushPage(va);
-    });
+    this.shadow = new ShadowPager(h.bus, o.poolFirst, o.poolPages, h);
     this.walk = new GuestWalk(vh);
     h.bus.tableWritten = (off, len) => this.tableWritten(off, len);
     // The real hart: U-mode, nothing delegated (every trap comes here), all memory open to
