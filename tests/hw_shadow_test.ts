@@ -13,6 +13,7 @@ import type { HwPaging } from "../vmm/hw_shadow.ts";
 import { HwShadowVmm } from "../vmm/hw_shadow.ts";
 import { SBI_EXT } from "../kernel/sbi.ts";
 import { runSystem, writeElf } from "./pv_support.ts";
+import { MAP_PAGE_A, REMAP_A_TO_B, TABLES } from "./shadow_guest.ts";
 
 const BASE = 0x8020_0000;
 const kernel = (src: string) => writeElf(assemble(src, BASE).bytes, BASE, BASE, []);
@@ -25,43 +26,13 @@ const kernel = (src: string) => writeElf(assemble(src, BASE).bytes, BASE, BASE, 
 const PAGING = kernel(`
   la t0, strap
   csrw stvec, t0
-  la s0, root
-  # root[0x200]: the 4 MiB megapage at 0x80000000 (kernel code and data), RWX, A/D
-  li t0, 0x200000cf
-  li t3, 0x800
-  add t3, s0, t3
-  sw t0, 0(t3)
-  # root[0x100] -> leaf table (VA 0x40000000)
-  la s1, leaf
-  srli t0, s1, 12
-  slli t0, t0, 10
-  ori t0, t0, 1
-  sw t0, 0x400(s0)
-  # leaf[0] = page A, RW (A/D set)
-  la t2, pagea
-  srli t0, t2, 12
-  slli t0, t0, 10
-  ori t0, t0, 0xc7
-  sw t0, 0(s1)
+${MAP_PAGE_A}
   srli t0, s0, 12
   li t1, 0x80000000
   or s10, t0, t1
   csrw satp, s10
   csrr s11, satp              # the guest's own satp, not its shadow
-  li a0, 0x40000000
-  lw s2, 0(a0)                # page A's word
-  la t2, pageb
-  srli t0, t2, 12
-  slli t0, t0, 10
-  ori t0, t0, 0xc7
-  sw t0, 0(s1)                # rewrite the PTE (a traced table)
-  sfence.vma
-  lw s3, 0(a0)                # page B's word
-  li t0, 0x99
-  sw t0, 4(a0)                # lands in page B
-  sw zero, 0(s1)              # unmap
-  sfence.vma
-  lw s4, 0(a0)                # the guest's own page fault
+${REMAP_A_TO_B}
   # leaf[2] -> the first page past RAM (where a VMM keeps shadows): an access fault
   li t0, 0x80400000
   srli t0, t0, 12
@@ -113,14 +84,7 @@ uecall:
   .align 12
 upage:
   ecall
-  .align 12
-root: .space 4096
-leaf: .space 4096
-pagea: .word 0xaaaa
-  .space 4092
-pageb: .word 0xbbbb
-  .space 4092
-`);
+${TABLES}`);
 
 const nanobench = Deno.readFileSync(new URL("../guests/images/nanobench.elf", import.meta.url));
 

@@ -12,6 +12,7 @@ import { assemble } from "../vmm/assembler.ts";
 import { type Engine, Machine, type Outcome } from "../vmm/machine.ts";
 import type { SoftTechnique } from "../vmm/software_vmm.ts";
 import { runSystem } from "./pv_support.ts";
+import { MAP_PAGE_A, REMAP_A_TO_B, TABLES } from "./shadow_guest.ts";
 
 type Technique = SoftTechnique | undefined;
 
@@ -176,24 +177,7 @@ const SHADOW = `
   csrw stvec, t0
   li t0, 0xb000               # page faults go to S
   csrw medeleg, t0
-  # root[0x200] = megapage 0x80000000 RWX (identity for the kernel and its tables)
-  la s0, root
-  li t0, 0x200000cf
-  li t3, 0x800
-  add t3, s0, t3
-  sw t0, 0(t3)
-  # root[0x100] -> leaf table (VA 0x40000000)
-  la s1, leaf
-  srli t0, s1, 12
-  slli t0, t0, 10
-  ori t0, t0, 1
-  sw t0, 0x400(s0)
-  # leaf[0] = page A, RW
-  la t2, pagea
-  srli t0, t2, 12
-  slli t0, t0, 10
-  ori t0, t0, 0xc7
-  sw t0, 0(s1)
+${MAP_PAGE_A}
   srli t0, s0, 12
   li t1, 0x80000000
   or t0, t0, t1
@@ -203,21 +187,7 @@ const SHADOW = `
   la t0, smode
   csrw mepc, t0
   mret
-smode:
-  li a0, 0x40000000
-  lw s2, 0(a0)                # page A's word
-  la t2, pageb
-  srli t0, t2, 12
-  slli t0, t0, 10
-  ori t0, t0, 0xc7
-  sw t0, 0(s1)                # the guest rewrites its PTE (a traced write)
-  sfence.vma
-  lw s3, 0(a0)                # page B's word
-  li t0, 0x99
-  sw t0, 4(a0)                # a store through the new mapping lands in page B
-  sw zero, 0(s1)              # unmap
-  sfence.vma
-  lw s4, 0(a0)                # guest page fault
+smode:${REMAP_A_TO_B}
   j done
 strap:
   csrr s5, scause
@@ -231,15 +201,7 @@ done:
   lw s7, 4(t0)
   ecall                       # to M, which ends the run
 mexit:
-${pass}
-  .align 12
-root: .space 4096
-leaf: .space 4096
-pagea: .word 0xaaaa
-  .space 4092
-pageb: .word 0xbbbb
-  .space 4092
-`;
+${pass}${TABLES}`;
 
 for (const t of ["trap", "bt"] as SoftTechnique[]) {
   Deno.test(`${t}: shadow tables follow the guest's PTE writes and sfence.vma`, () => {
