@@ -374,8 +374,11 @@ function generate(blocks: BlockInfo[], head: number, loops: boolean, exitPcs: nu
     const k = exitPcs.indexOf(target);
     return k >= 0 ? k : exitPcs.push(target) - 1;
   };
+  // Every way out goes through one epilogue (after the trace), which writes the
+  // registers back: small code compiles sooner at every tier of the host's JIT.
   const leave = (pcExpr: string, retired: string, code: string) =>
-    `${wb} h.retired = base + ${retired}; h.pc = ${pcExpr}; return ${code};`;
+    `${pcExpr === "t" ? "" : `t = ${pcExpr};`} ${retired === "cnt" ? "" : `cnt = ${retired};`}
+    X = ${code}; break trace;`;
   const code = blocks.map((b, bi) => {
     const n = b.insns.length;
     const isLast = bi === blocks.length - 1;
@@ -447,10 +450,12 @@ function generate(blocks: BlockInfo[], head: number, loops: boolean, exitPcs: nu
   const decl = [...used].map((n) => `r${n} = x[${n}]`).join(", ");
   return `return function trace_${(head >>> 0).toString(16)}() {
     const base = h.retired;
-    let dctx = h.dctx, limit = h.nextEvent - h.overhead, v = 0, a = 0, t = 0, cnt = 0;
+    let dctx = h.dctx, limit = h.nextEvent - h.overhead, v = 0, a = 0, t = 0, cnt = 0, X = 0;
     ${decl ? `let ${decl};` : ""}
-    ${loops ? "for (;;) {" : ""}
+    trace: for (;;) {
     ${code.join("\n")}
-    ${loops ? "}" : ""}
+    ${loops ? "" : "break;"}
+    }
+    ${wb} h.retired = base + cnt; h.pc = t; return X;
   };`;
 }
