@@ -18,7 +18,13 @@ function jitRun(src: string, jitMaxBlocks?: number): Machine {
     li t1, 0x5555
     sw t1, 0(t0)
   `);
-  const m = new Machine({ image: prog.bytes, console: { put() {} }, engine: "jit", jitMaxBlocks });
+  const m = new Machine({
+    image: prog.bytes,
+    console: { put() {} },
+    engine: "jit",
+    jitMaxBlocks,
+    jitHotThreshold: 1,
+  });
   const o = m.runFor();
   assert.deepEqual(o, { kind: "exit", code: 0 });
   return m;
@@ -249,7 +255,7 @@ Deno.test("jit: a store rewriting code as its page's last instruction ends the b
     sw t1, 0(t0)
   `);
   const stops = (engine: "interp" | "jit") => {
-    const m = new Machine({ image: prog.bytes, console: { put() {} }, engine });
+    const m = new Machine({ image: prog.bytes, console: { put() {} }, engine, jitHotThreshold: 1 });
     const pcs: number[] = [];
     for (;;) {
       const o = m.runFor(1); // one block at a time: stop points must match exactly
@@ -261,4 +267,38 @@ Deno.test("jit: a store rewriting code as its page's last instruction ends the b
   assert.equal(a.a1, 7);
   assert.deepEqual(b, a);
   assert.ok(a.pcs.includes(RAM + 0x1000), "a stop at the start of the next page");
+});
+
+Deno.test("jit: a block runs stepped until its hot-threshold-th entry, then translated", () => {
+  const src = `
+    li a0, 20
+    li a1, 0
+  loop:
+    addi a1, a1, 3
+    addi a0, a0, -1
+    bnez a0, loop
+    li t0, 0x100000
+    li t1, 0x5555
+    sw t1, 0(t0)
+  `;
+  const run = (jitHotThreshold: number) => {
+    const m = new Machine({
+      image: assemble(src).bytes,
+      console: { put() {} },
+      engine: "jit",
+      jitHotThreshold,
+    });
+    assert.deepEqual(m.runFor(), { kind: "exit", code: 0 });
+    assert.equal(m.hart.x[R.a1], 60);
+    return m.jit!.stats;
+  };
+  // Threshold 1: the entry block, the loop and the exit are each translated once.
+  assert.equal(run(1).blocks, 3);
+  // Threshold 8: only the loop's head is entered 8 times (the first iteration runs in
+  // the entry block); from its 8th entry on, the rest of the loop is one execution.
+  const s = run(8);
+  assert.equal(s.blocks, 1);
+  assert.equal(s.executions, 1);
+  // Threshold 30: nothing is ever hot enough.
+  assert.equal(run(30).blocks, 0);
 });

@@ -226,6 +226,8 @@ export function runAsm(src: string, opts: RunOptions = {}): Run {
       maxInsns: opts.maxInsns ?? 200_000,
       console: { put: (b) => (text += String.fromCharCode(b)) },
       engine,
+      // Every block translated on its first entry: translated code is what is compared.
+      jitHotThreshold: 1,
     });
     opts.setup?.(m, prog);
     const out = m.runFor();

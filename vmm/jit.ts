@@ -7,7 +7,8 @@
  * straddles a page is run by a one-instruction stepper generated from the same templates.
  */
 
-import { isWide } from "./decoder.ts";
+import { isWide, OP_DECODE, OP_ILLEGAL, PACK_END } from "./decoder.ts";
+import { endsBlock, INSNS } from "./insns.ts";
 import { stepper } from "./stepper.ts";
 import { type Hart, NO_PAGE, TLB_MASK } from "./hart.ts";
 import type { RunFn } from "./interpreter.ts";
@@ -22,6 +23,36 @@ export function buildJit(
   const stats = cache.stats;
   const { jcTag, jcCtx, jcBlock } = cache;
   const { ftag, foff } = h;
+  /**
+   * Runs the block at `pc` (RAM offset `ro`, not a straddling instruction) with the
+   * stepper: instructions come from the decode page, as the interpreter takes them, so a
+   * store rewriting a later instruction of the block takes effect.
+   */
+  const stepBlock = (h: Hart, pc: number, ro: number): void => {
+    let dp = h.decodePages[ro >>> 12];
+    if (dp === NO_PAGE) dp = h.decodePage(ro >>> 12);
+    const base = ro & ~0xfff;
+    for (let p = pc;;) {
+      const slot = p & 0xffe;
+      if (slot === 0xffe && isWide(h.bus.u16[(base | 0xffe) >> 1])) {
+        // A straddling instruction goes on the block: it is the page's last.
+        const w = h.decodeAt(dp, slot, p, base | slot);
+        if (h.exc === 0) step(h, w, h.decodedImm, p);
+        return;
+      }
+      let w = dp[slot], imm = dp[slot + 1];
+      if ((w & 255) === OP_DECODE) {
+        w = h.decodeAt(dp, slot, p, base | slot);
+        imm = h.decodedImm;
+      }
+      step(h, w, imm, p);
+      // A dropped translation is no reason to stop here (the interpreter would not).
+      h.smc = 0;
+      if (h.exc !== 0 || (w >>> PACK_END) & 1 || (w & 255) === OP_ILLEGAL) return;
+      if (endsBlock(INSNS[(w & 255) - 1])) return;
+      p = h.pc;
+    }
+  };
   const run = (h: Hart): void => {
     let prev: Block | null = null, exit = EXIT_OTHER, executions = 0, chainHits = 0;
     let jumpCacheHits = 0;
@@ -90,7 +121,20 @@ export function buildJit(
           }
           const c: Block | undefined = cache.get(ro);
           // Translated code holds virtual addresses (auipc, links): it fits one pc only.
-          b = c !== undefined && c.pc === pc ? c : cache.translate(pc, ro);
+          if (c !== undefined && c.pc === pc) {
+            b = c;
+          } else if (cache.hot(ro)) {
+            b = cache.translate(pc, ro);
+          } else {
+            // Cold: the block runs one instruction at a time, to its end.
+            stepBlock(h, pc, ro);
+            if (h.exc !== 0) {
+              if (h.stop !== 0) break main;
+              h.takeException();
+            }
+            prev = null;
+            continue;
+          }
           jcTag[j] = pc;
           jcCtx[j] = h.fctx;
           jcBlock[j] = b;

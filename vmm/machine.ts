@@ -67,6 +67,11 @@ export interface MachineOptions {
   engine?: Engine;
   /** Blocks the translation cache keeps before it is emptied (default 8192). */
   jitMaxBlocks?: number;
+  /**
+   * Entries of a block before the translation cache translates it (default 8); until
+   * then it runs one instruction at a time. 1 translates every block on its first entry.
+   */
+  jitHotThreshold?: number;
   /** Records events here (DESIGN §10). */
   trace?: Trace;
   /**
@@ -314,7 +319,7 @@ export class Machine implements HartHost {
     hart.updateContext();
     this.engine = opts.engine ?? "jit";
     if (this.engine === "jit") {
-      const j = buildJit(hart, new TranslationCache(hart, opts.jitMaxBlocks));
+      const j = buildJit(hart, new TranslationCache(hart, opts.jitMaxBlocks, opts.jitHotThreshold));
       this.run = j.run;
       this.jit = j.cache;
     } else {

@@ -29,6 +29,13 @@ export const EXIT_OTHER = -1;
 /** Traces kept before the cache is emptied. */
 export const DEFAULT_MAX_BLOCKS = 8192;
 
+/**
+ * Times a block is entered (and run one instruction at a time) before it is translated.
+ * Most code runs a few times only (boot, set-up, printing): translating it would cost
+ * more than it saves, and each translation is one more function for the host to compile.
+ */
+export const DEFAULT_HOT_THRESHOLD = 8;
+
 /** One translated trace (named for its first block). */
 export class Block {
   /** Whether the block is still in the cache (links to dropped blocks are not followed). */
@@ -108,6 +115,8 @@ export class TranslationCache {
   private readonly byOffset = new Map<number, Block>();
   private readonly byPage = new Map<number, Set<Block>>();
   private readonly sizes = new Map<Block, number>();
+  /** Entries so far of block starts (RAM offsets) not translated yet. */
+  private readonly heat = new Map<number, number>();
   /** Jump cache: virtual pc | fetch context → block (cleared when translations change). */
   readonly jcTag: Int32Array = new Int32Array(JC_SIZE).fill(-1);
   /** Jump cache: fetch context of each entry. */
@@ -115,8 +124,15 @@ export class TranslationCache {
   /** Jump cache: the blocks. */
   readonly jcBlock: (Block | null)[] = new Array(JC_SIZE).fill(null);
 
-  /** Creates the cache for `h`, listening for writes to its code. */
-  constructor(readonly h: Hart, readonly maxBlocks = DEFAULT_MAX_BLOCKS) {
+  /**
+   * Creates the cache for `h`, listening for writes to its code: at most `maxBlocks`
+   * traces, a block translated on its `hotThreshold`-th entry (0: on its first).
+   */
+  constructor(
+    readonly h: Hart,
+    readonly maxBlocks = DEFAULT_MAX_BLOCKS,
+    readonly hotThreshold = DEFAULT_HOT_THRESHOLD,
+  ) {
     h.bus.codeListeners.push({
       codeWritten: (off, len) => this.codeWritten(off, len),
       holdsCode: (page) => (this.byPage.get(page)?.size ?? 0) > 0,
@@ -127,6 +143,17 @@ export class TranslationCache {
   /** The cached block starting at RAM offset `ro`. */
   get(ro: number): Block | undefined {
     return this.byOffset.get(ro);
+  }
+
+  /** Counts an entry of the untranslated block at RAM offset `ro`: whether it is hot now. */
+  hot(ro: number): boolean {
+    const n = (this.heat.get(ro) ?? 0) + 1;
+    if (n >= this.hotThreshold) {
+      this.heat.delete(ro);
+      return true;
+    }
+    this.heat.set(ro, n);
+    return false;
   }
 
   /** Translates the block at virtual `pc`, RAM offset `ro`, and caches it. */
@@ -223,6 +250,7 @@ export class TranslationCache {
     this.byPage.clear();
     for (const p of pages) this.h.bus.releaseCode(p);
     this.sizes.clear();
+    this.heat.clear();
     this.jcTag.fill(-1);
     this.jcBlock.fill(null);
     this.stats.flushes++;
