@@ -53,124 +53,117 @@ export function buildJit(
       p = h.pc;
     }
   };
+  /**
+   * Everything but a chain link: events, the jump cache, the fetch TLB, translation or
+   * stepping, linking. Returns the block to run; null when there is none to run now (a
+   * block was stepped or an exception taken); undefined when the host stopped the hart.
+   * `prev` and `exit` are the block that ran last and its exit, or null and EXIT_OTHER.
+   */
+  const enter = (h: Hart, prev: Block | null, exit: number): Block | null | undefined => {
+    if (exit < 0 && h.exc !== 0) {
+      if (h.stop !== 0) return undefined;
+      h.takeException();
+      prev = null;
+    }
+    if (h.midBlock) {
+      h.midBlock = false;
+    } else if (h.retired >= h.nextEvent - h.overhead) {
+      h.host.service(h);
+      if (h.stop !== 0) return undefined;
+      prev = null;
+    }
+    const pc: number = h.pc | 0;
+    if (prev !== null && exit >= 0) {
+      const s: Block | null = prev.succ[exit];
+      if (s !== null && s.valid && s.pc === pc) {
+        stats.chainHits++;
+        return s;
+      }
+    }
+    let b: Block;
+    // The jump cache first: it is keyed by virtual pc and fetch context and emptied
+    // whenever translations change, so a hit needs no fetch-TLB lookup.
+    const j: number = (pc >>> 1) & 1023;
+    const jb: Block | null = jcBlock[j];
+    if (jcTag[j] === pc && jcCtx[j] === h.fctx && jb !== null && jb.valid) {
+      b = jb;
+      stats.jumpCacheHits++;
+      // The interpreter looks the page up in the fetch TLB here, and a miss refills it
+      // (and costs time under two-stage translation): so must the JIT, or the engines'
+      // clocks drift apart. The jump cache is emptied on every flush, so the refill
+      // cannot fault.
+      const t = (pc >>> 12) & TLB_MASK;
+      if (ftag[t] !== ((pc >>> 12) | h.fctx)) h.fetchSlow(pc);
+    } else {
+      // Translate pc through the fetch TLB (as the interpreter does at a block start).
+      const t = (pc >>> 12) & TLB_MASK;
+      let ro: number;
+      if (ftag[t] === ((pc >>> 12) | h.fctx)) {
+        ro = (pc + foff[t]) | 0;
+      } else {
+        ro = h.fetchSlow(pc);
+        if (h.exc !== 0) return h.stop !== 0 ? undefined : (h.takeException(), null);
+      }
+      const c: Block | undefined = cache.get(ro);
+      if ((pc & 0xfff) === 0xffe && isWide(h.bus.u16[ro >> 1])) {
+        // A straddling instruction: decoded afresh (never cached) and stepped.
+        let dp = h.decodePages[ro >>> 12];
+        if (dp === NO_PAGE) dp = h.decodePage(ro >>> 12);
+        const w = h.decodeAt(dp, 0xffe, pc, ro);
+        if (h.exc === 0) step(h, w, h.decodedImm, pc);
+        return h.exc === 0 ? null : h.stop !== 0 ? undefined : (h.takeException(), null);
+      }
+      // Translated code holds virtual addresses (auipc, links): it fits one pc only.
+      if (c !== undefined && c.pc === pc) {
+        b = c;
+      } else if (cache.hot(ro)) {
+        b = cache.translate(pc, ro);
+      } else {
+        // Cold: the block runs one instruction at a time, to its end.
+        stepBlock(h, pc, ro);
+        return h.exc === 0 ? null : h.stop !== 0 ? undefined : (h.takeException(), null);
+      }
+      jcTag[j] = pc;
+      jcCtx[j] = h.fctx;
+      jcBlock[j] = b;
+    }
+    if (prev !== null && exit >= 0 && ((prev.pc ^ pc) >>> 12) === 0 && prev.exitPcs[exit] === pc) {
+      cache.link(prev, exit, b);
+    }
+    return b;
+  };
+  // One loop, so the host's compiler has a single place to enter it on the stack.
   const run = (h: Hart): void => {
     let prev: Block | null = null, exit = EXIT_OTHER, executions = 0, chainHits = 0;
-    let jumpCacheHits = 0;
-    main: for (;;) {
-      if (h.midBlock) {
-        h.midBlock = false;
-      } else if (h.retired >= h.nextEvent - h.overhead) {
-        stats.executions += executions;
-        stats.chainHits += chainHits;
-        stats.jumpCacheHits += jumpCacheHits;
-        executions = chainHits = jumpCacheHits = 0;
-        h.host.service(h);
-        if (h.stop !== 0) break main;
-        prev = null;
-      }
-      const pc: number = h.pc | 0;
-      let b: Block | null = null;
-      if (prev !== null && exit >= 0) {
-        const s: Block | null = prev.succ[exit];
-        if (s !== null && s.valid && s.pc === pc) {
-          b = s;
+    for (;;) {
+      // Fast path: follow a chain link while no event is due. A chained exit is never an
+      // exception or a mid-block exit (those return EXIT_OTHER), and links to dropped
+      // blocks are undone, so nothing else needs checking.
+      if (exit >= 0) {
+        const s: Block | null = prev!.succ[exit];
+        if (s !== null && h.retired < h.nextEvent - h.overhead) {
+          prev = s;
+          executions++;
           chainHits++;
+          exit = s.fn();
+          continue;
         }
       }
+      stats.executions += executions;
+      stats.chainHits += chainHits;
+      executions = chainHits = 0;
+      const b = enter(h, prev, exit);
+      if (b === undefined) break;
+      prev = b;
       if (b === null) {
-        // The jump cache first: it is keyed by virtual pc and fetch context and emptied
-        // whenever translations change, so a hit needs no fetch-TLB lookup.
-        const j: number = (pc >>> 1) & 1023;
-        const jb: Block | null = jcBlock[j];
-        if (jcTag[j] === pc && jcCtx[j] === h.fctx && jb !== null && jb.valid) {
-          b = jb;
-          jumpCacheHits++;
-          // The interpreter looks the page up in the fetch TLB here, and a miss refills it
-          // (and costs time under two-stage translation): so must the JIT, or the engines'
-          // clocks drift apart. The jump cache is emptied on every flush, so the refill
-          // cannot fault.
-          const t = (pc >>> 12) & TLB_MASK;
-          if (ftag[t] !== ((pc >>> 12) | h.fctx)) h.fetchSlow(pc);
-        } else {
-          // Translate pc through the fetch TLB (as the interpreter does at a block start).
-          const t = (pc >>> 12) & TLB_MASK;
-          let ro: number;
-          if (ftag[t] === ((pc >>> 12) | h.fctx)) {
-            ro = (pc + foff[t]) | 0;
-          } else {
-            ro = h.fetchSlow(pc);
-            if (h.exc !== 0) {
-              if (h.stop !== 0) break main;
-              h.takeException();
-              prev = null;
-              continue;
-            }
-          }
-          if ((pc & 0xfff) === 0xffe && isWide(h.bus.u16[ro >> 1])) {
-            // A straddling instruction: decoded afresh (never cached) and stepped.
-            let dp = h.decodePages[ro >>> 12];
-            if (dp === NO_PAGE) dp = h.decodePage(ro >>> 12);
-            const w = h.decodeAt(dp, 0xffe, pc, ro);
-            if (h.exc === 0) step(h, w, h.decodedImm, pc);
-            if (h.exc !== 0) {
-              if (h.stop !== 0) break main;
-              h.takeException();
-            }
-            prev = null;
-            continue;
-          }
-          const c: Block | undefined = cache.get(ro);
-          // Translated code holds virtual addresses (auipc, links): it fits one pc only.
-          if (c !== undefined && c.pc === pc) {
-            b = c;
-          } else if (cache.hot(ro)) {
-            b = cache.translate(pc, ro);
-          } else {
-            // Cold: the block runs one instruction at a time, to its end.
-            stepBlock(h, pc, ro);
-            if (h.exc !== 0) {
-              if (h.stop !== 0) break main;
-              h.takeException();
-            }
-            prev = null;
-            continue;
-          }
-          jcTag[j] = pc;
-          jcCtx[j] = h.fctx;
-          jcBlock[j] = b;
-        }
-        if (
-          prev !== null && exit >= 0 && ((prev.pc ^ pc) >>> 12) === 0 && prev.exitPcs[exit] === pc
-        ) {
-          cache.link(prev, exit, b);
-        }
+        exit = EXIT_OTHER;
+        continue;
       }
       executions++;
       exit = b.fn();
-      // Fast path: follow chain links while no event is due. A chained exit is never an
-      // exception or a mid-block exit (those return EXIT_OTHER), and links to dropped
-      // blocks are undone, so nothing else needs checking.
-      while (exit >= 0) {
-        const s: Block | null = b.succ[exit];
-        if (s === null || h.retired >= h.nextEvent - h.overhead) break;
-        b = s;
-        executions++;
-        chainHits++;
-        exit = b.fn();
-      }
-      if (h.exc !== 0) {
-        if (h.stop !== 0) break main;
-        h.takeException();
-        prev = null;
-        continue;
-      }
-      prev = b;
     }
     // Stopped by the host (or a device during a block): nothing is left to take.
     h.exc = 0;
-    stats.executions += executions;
-    stats.chainHits += chainHits;
-    stats.jumpCacheHits += jumpCacheHits;
   };
   return { run, cache };
 }
