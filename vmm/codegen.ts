@@ -103,7 +103,10 @@ export function insnCode(d: InsnDef, c: Control): string {
       return c.end(`(${s.cond(e)}) ? (${e.pc} + ${e.imm}) | 0 : ${e.npc}`);
     case "jump":
       // The target is computed before rd is written: rd may be rs1.
-      return `t = ${s.target(e)}; ${s.indirect ? "if (h.callout !== null) h.indirect();" : ""}
+      // Under bt an indirect jump costs time (Hart.indirect): the event limit moves.
+      return `t = ${s.target(e)}; ${
+        s.indirect ? `if (h.callout !== null) { h.indirect(); ${c.reload} }` : ""
+      }
         ${c.setRd(e.npc)} ${c.end("t")}`;
     case "call": {
       const head = `h.pc = ${e.pc}; h.npc = ${e.npc}; ${c.flush} ${c.spill ?? ""}

@@ -16,6 +16,7 @@ import { helpers, INSNS } from "./insns.ts";
 import { type Control, insnCode, PACKED_RD, packedEmitter } from "./codegen.ts";
 import { OP_DECODE, OP_ILLEGAL, PACK_END } from "./decoder.ts";
 import { type Hart, NO_PAGE, TLB_MASK } from "./hart.ts";
+import { stepper } from "./stepper.ts";
 
 /** Runs the hart until `h.stop` is set by the host. */
 export type RunFn = (h: Hart) => void;
@@ -29,8 +30,12 @@ const RELOAD = "limit = h.nextEvent - h.overhead; dctx = h.dctx; fctx = h.fctx; 
 const interpControl: Control = {
   e: packedEmitter,
   setRd: (expr) => `x[${PACKED_RD}] = ${expr};`,
-  next: "break dispatch;",
-  end: (pc) => `icount++; pc = ${pc}; continue outer;`,
+  next: "break;",
+  // A block's end: the next block starts at once when it is on the same code page and no
+  // event is due — what the top of the loop would find, without going through it.
+  end: (pc) =>
+    `icount++; pc = ${pc};
+    if (icount < limit && ((pc >>> 12) | fctx) === ctag) continue inner; continue outer;`,
   raise: "break block;",
   flush: FLUSH,
   reload: RELOAD,
@@ -79,19 +84,24 @@ export function interpreterSource(): string {
     }
     block: {
       if (ro < 0) break block;
-      for (;;) {
+      inner: for (;;) {
         const s = pc & 0xffe;
-        let w = dp[s], imm = dp[s + 1];
-        dispatch: for (;;) {
-          switch (w & 255) {
-            ${cases}
-            case ${OP_DECODE}:
-              w = h.decodeAt(dp, s, pc, (ro & ~0xfff) | (pc & 0xfff)); imm = h.decodedImm;
-              if (h.exc !== 0) break block;
-              continue dispatch;
-            case ${OP_ILLEGAL}: h.raise(2, imm); break block;
-            default: throw new Error("bad decode word " + w);
+        const w = dp[s], imm = dp[s + 1];
+        switch (w & 255) {
+          ${cases}
+          case ${OP_DECODE}: {
+            // Decoded into the slot, then run from there.
+            const d = h.decodeAt(dp, s, pc, (ro & ~0xfff) | (pc & 0xfff));
+            if (h.exc !== 0) break block;
+            if ((dp[s] & 255) !== ${OP_DECODE}) continue inner;
+            // Not cached (it straddles the page): the stepper runs it; it ends the block.
+            ${FLUSH} step(h, d, h.decodedImm, pc); icount = h.retired; ${RELOAD}
+            if (h.exc !== 0) break block;
+            pc = h.pc | 0;
+            continue outer;
           }
+          case ${OP_ILLEGAL}: h.raise(2, imm); break block;
+          default: throw new Error("bad decode word " + w);
         }
         icount++;
         pc = (pc + 4 - ((w >>> 25) & 2)) | 0;
@@ -108,6 +118,11 @@ export function interpreterSource(): string {
 
 /** Builds the interpreter. */
 export function buildInterpreter(): RunFn {
-  const f = new Function("H", "NO_PAGE", `return function interpret(h) {${interpreterSource()}}`);
-  return f(helpers, NO_PAGE) as RunFn;
+  const f = new Function(
+    "H",
+    "NO_PAGE",
+    "step",
+    `return function interpret(h) {${interpreterSource()}}`,
+  );
+  return f(helpers, NO_PAGE, stepper()) as RunFn;
 }
