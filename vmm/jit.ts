@@ -135,6 +135,7 @@ export function buildJit(
   // One loop, so the host's compiler has a single place to enter it on the stack.
   const run = (h: Hart): void => {
     let prev: Block | null = null, exit = EXIT_OTHER, executions = 0, chainHits = 0;
+    let jumpCacheHits = 0;
     for (;;) {
       // Fast path: follow a chain link while no event is due. A chained exit is never an
       // exception or a mid-block exit (those return EXIT_OTHER), and links to dropped
@@ -148,10 +149,27 @@ export function buildJit(
           exit = s.fn();
           continue;
         }
+      } else if (h.exc === 0 && !h.midBlock && h.retired < h.nextEvent - h.overhead) {
+        // A dynamic exit (jalr, a call-out): the jump cache, when the fetch TLB still
+        // holds the page (on a miss, `enter` refills it as the interpreter would).
+        const pc: number = h.pc | 0;
+        const j: number = (pc >>> 1) & 1023;
+        const jb: Block | null = jcBlock[j];
+        if (
+          jcTag[j] === pc && jcCtx[j] === h.fctx && jb !== null && jb.valid &&
+          ftag[(pc >>> 12) & TLB_MASK] === ((pc >>> 12) | h.fctx)
+        ) {
+          prev = jb;
+          executions++;
+          jumpCacheHits++;
+          exit = jb.fn();
+          continue;
+        }
       }
       stats.executions += executions;
       stats.chainHits += chainHits;
-      executions = chainHits = 0;
+      stats.jumpCacheHits += jumpCacheHits;
+      executions = chainHits = jumpCacheHits = 0;
       const b = enter(h, prev, exit);
       if (b === undefined) break;
       prev = b;
