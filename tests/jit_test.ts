@@ -292,8 +292,11 @@ Deno.test("jit: a block runs stepped until its hot-threshold-th entry, then tran
     assert.equal(m.hart.x[R.a1], 60);
     return m.jit!.stats;
   };
-  // Threshold 1: the entry block, the loop and the exit are each translated once.
-  assert.equal(run(1).blocks, 3);
+  // Threshold 1: the entry block, the loop (a block looping on itself is a trace of its
+  // own) and the exit are each translated once, and each runs once.
+  const t1 = run(1);
+  assert.equal(t1.blocks, 3);
+  assert.equal(t1.executions, 3);
   // Threshold 8: only the loop's head is entered 8 times (the first iteration runs in
   // the entry block); from its 8th entry on, the rest of the loop is one execution.
   const s = run(8);
@@ -301,4 +304,27 @@ Deno.test("jit: a block runs stepped until its hot-threshold-th entry, then tran
   assert.equal(s.executions, 1);
   // Threshold 30: nothing is ever hot enough.
   assert.equal(run(30).blocks, 0);
+});
+
+Deno.test("jit: a loop entered from above goes round inside the trace that enters it", () => {
+  // Entered at X, the predicted path runs X, B, C and returns to B: B and C are an inner
+  // loop of X's trace, and the way from B back to X goes round the whole trace. Split
+  // into traces for X and for B, every other iteration would cross between them.
+  const m = jitRun(`
+    li a0, 1000
+    li a1, 0
+    j X
+  B:
+    addi a0, a0, -1
+    andi t0, a0, 1
+    bnez t0, X
+  C:
+    addi a1, a1, 2
+  X:
+    addi a1, a1, 1
+    bnez a0, B
+  `);
+  assert.equal(m.hart.x[R.a1], 1 + 1000 + 2 * 500);
+  const s = m.jit!.stats;
+  assert.ok(s.executions < 10, `executions ${s.executions}`);
 });

@@ -4,10 +4,11 @@
  * engines cannot disagree. A block is the run of instructions the interpreter treats as
  * one: it ends at a control transfer, a system call-out or its page's end. A trace is a
  * block followed by its likely successors on the same page (a backward branch is taken,
- * a forward one not; up to MAX_TRACE_BLOCKS): straight-line code with side exits, and a
- * loop when the path returns to its first block. At every block boundary inside a trace
- * the code looks at the event limit, where the interpreter would. Registers live in
- * locals; operands are constants; memory goes through the software TLB inline.
+ * a forward one not; up to MAX_TRACE_BLOCKS): straight-line code with side exits. Any way
+ * back to its first block goes round it again, and when the path returns to a later
+ * block, the blocks from there on are an inner loop. At every block boundary inside a
+ * trace the code looks at the event limit, where the interpreter would. Registers live
+ * in locals; operands are constants; memory goes through the software TLB inline.
  *
  * Traces are cached by the RAM offset of their first instruction and hold the virtual pc
  * they were translated at (pc-relative results are constants in their code); nothing
@@ -356,16 +357,15 @@ export function traceSource(h: Hart, pc: number, ro: number): TraceSource {
   const base = ro & ~0xfff;
   const dp = h.decodePage(ro >>> 12);
   const blocks = [decodeBlock(h, dp, base, pc)];
-  let loops = false;
   while (blocks.length < MAX_TRACE_BLOCKS) {
     const next = predicted(blocks[blocks.length - 1]);
     if (next === null || ((next ^ pc) >>> 12) !== 0 || (next & 1) !== 0) break;
-    if (next === pc) {
-      loops = true;
-      break;
-    }
-    if (blocks.some((b) => b.start === next)) break;
-    blocks.push(decodeBlock(h, dp, base, next));
+    if (blocks.some((b) => b.start === next)) break; // back to a block of the trace: a loop
+    const b = decodeBlock(h, dp, base, next);
+    // A block that loops on itself is best a trace of its own: the host compiles a lone
+    // loop better than one nested in another.
+    if (predicted(b) === next) break;
+    blocks.push(b);
   }
   const ranges: number[] = [];
   let count = 0;
@@ -375,11 +375,21 @@ export function traceSource(h: Hart, pc: number, ro: number): TraceSource {
     ranges.push(base + (b.start & 0xfff), base + end);
     count += b.insns.length;
   }
+  // Where the predicted path returns into the trace, if it does: the inner loop's head.
+  const last = predicted(blocks[blocks.length - 1]);
+  const loopAt = last === null ? -1 : blocks.findIndex((b) => b.start === last);
   const exitPcs: number[] = [];
-  return { source: generate(blocks, pc, loops, exitPcs), count, ranges, exitPcs };
+  return { source: generate(blocks, loopAt, exitPcs), count, ranges, exitPcs };
 }
 
-function generate(blocks: BlockInfo[], head: number, loops: boolean, exitPcs: number[]): string {
+/**
+ * The trace's code: its blocks in a loop that any way back to the first block goes round;
+ * when the predicted path returns to a later block (`loopAt` > 0), the blocks from there
+ * on are an inner loop of their own, so a loop entered from above stays in the trace.
+ */
+function generate(blocks: BlockInfo[], loopAt: number, exitPcs: number[]): string {
+  const head = blocks[0].start;
+  const inner = loopAt > 0 ? blocks[loopAt].start : null;
   const used = new Set<number>(), written = new Set<number>();
   for (const b of blocks) {
     for (const i of b.insns) {
@@ -421,10 +431,17 @@ function generate(blocks: BlockInfo[], head: number, loops: boolean, exitPcs: nu
         : d.name === "jal"
         ? [(i.pc + i.imm) | 0]
         : [];
-      // Leaves through the exit for `t` (a static target if it is one).
+      // Leaves through the exit for `t` (a static target if it is one) — or, when `t` is
+      // the trace's first block and no event is due, goes round the trace again.
       const exitTo = () =>
-        statics.map((s) => `if (t === ${s}) { ${leave("t", "cnt", `${exitIndex(s)}`)} }`)
-          .join(" ") + ` ${leave("t", "cnt", `${EXIT_OTHER}`)}`;
+        statics.map((s) => {
+          const round = s === head
+            ? "if (base + cnt < limit) continue trace;"
+            : s === inner && bi >= loopAt
+            ? "if (base + cnt < limit) continue inner;"
+            : "";
+          return `if (t === ${s}) { ${round} ${leave("t", "cnt", `${exitIndex(s)}`)} }`;
+        }).join(" ") + ` ${leave("t", "cnt", `${EXIT_OTHER}`)}`;
       const c: Control = {
         e: {
           rs1: reg(i.rs1),
@@ -445,9 +462,7 @@ function generate(blocks: BlockInfo[], head: number, loops: boolean, exitPcs: nu
             return `t = ${pcExpr}; cnt += ${n};
               if (t !== ${next} || base + cnt >= limit) { ${exitTo()} }`;
           }
-          return `t = ${pcExpr}; cnt += ${n};
-            ${loops ? `if (t === ${head} && base + cnt < limit) continue;` : ""}
-            ${exitTo()}`;
+          return `t = ${pcExpr}; cnt += ${n}; ${exitTo()}`;
         },
         raise: leave(`${i.pc}`, `cnt + ${k}`, `${EXIT_OTHER}`),
         flush: `h.retired = base + cnt + ${k};`,
@@ -481,8 +496,11 @@ function generate(blocks: BlockInfo[], head: number, loops: boolean, exitPcs: nu
     let dctx = h.dctx, limit = h.nextEvent - h.overhead, v = 0, a = 0, t = 0, cnt = 0, X = 0;
     ${decl ? `let ${decl};` : ""}
     trace: for (;;) {
-    ${code.join("\n")}
-    ${loops ? "" : "break;"}
+    ${
+    inner === null
+      ? code.join("\n")
+      : `${code.slice(0, loopAt).join("\n")} inner: for (;;) { ${code.slice(loopAt).join("\n")} }`
+  }
     }
     ${wb} h.retired = base + cnt; h.pc = t; return X;
   };`;
