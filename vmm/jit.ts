@@ -3,8 +3,9 @@
  * traces (`translator.ts`) one after another, following chain links between traces on
  * the same page and a jump cache for indirect jumps. Events (timers, interrupts,
  * budgets) are looked at between blocks exactly where the interpreter does: inside a
- * trace at each block boundary, and here between traces. A 4-byte instruction that
- * straddles a page is run by a one-instruction stepper generated from the same templates.
+ * trace at each block boundary, and here between traces. A block is translated on its
+ * hot-threshold-th entry; until then, and for a 4-byte instruction that straddles a
+ * page, a one-instruction stepper generated from the same templates runs it.
  */
 
 import { isWide, OP_DECODE, OP_ILLEGAL, PACK_END } from "./decoder.ts";
@@ -35,7 +36,7 @@ export function buildJit(
     for (let p = pc;;) {
       const slot = p & 0xffe;
       if (slot === 0xffe && isWide(h.bus.u16[(base | 0xffe) >> 1])) {
-        // A straddling instruction goes on the block: it is the page's last.
+        // A straddling instruction is the block's last (its page's last).
         const w = h.decodeAt(dp, slot, p, base | slot);
         if (h.exc === 0) step(h, w, h.decodedImm, p);
         return;
@@ -104,7 +105,6 @@ export function buildJit(
         ro = h.fetchSlow(pc);
         if (h.exc !== 0) return h.stop !== 0 ? undefined : (h.takeException(), null);
       }
-      const c: Block | undefined = cache.get(ro);
       if ((pc & 0xfff) === 0xffe && isWide(h.bus.u16[ro >> 1])) {
         // A straddling instruction: decoded afresh (never cached) and stepped.
         let dp = h.decodePages[ro >>> 12];
@@ -114,6 +114,7 @@ export function buildJit(
         return h.exc === 0 ? null : h.stop !== 0 ? undefined : (h.takeException(), null);
       }
       // Translated code holds virtual addresses (auipc, links): it fits one pc only.
+      const c: Block | undefined = cache.get(ro);
       if (c !== undefined && c.pc === pc) {
         b = c;
       } else if (cache.hot(ro)) {
