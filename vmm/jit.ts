@@ -25,8 +25,7 @@ export function buildJit(
   const { jcTag, jcCtx, jcBlock } = cache;
   const { ftag, foff } = h;
   /**
-   * Runs the block at `pc` (RAM offset `ro`, not a straddling instruction) with the
-   * stepper: instructions come from the decode page, as the interpreter takes them, so a
+   * Runs the block at `pc` (RAM offset `ro`) with the stepper: instructions come from the decode page, as the interpreter takes them, so a
    * store rewriting a later instruction of the block takes effect.
    */
   const stepBlock = (h: Hart, pc: number, ro: number): void => {
@@ -105,22 +104,16 @@ export function buildJit(
         ro = h.fetchSlow(pc);
         if (h.exc !== 0) return h.stop !== 0 ? undefined : (h.takeException(), null);
       }
-      if ((pc & 0xfff) === 0xffe && isWide(h.bus.u16[ro >> 1])) {
-        // A straddling instruction: decoded afresh (never cached) and stepped.
-        let dp = h.decodePages[ro >>> 12];
-        if (dp === NO_PAGE) dp = h.decodePage(ro >>> 12);
-        const w = h.decodeAt(dp, 0xffe, pc, ro);
-        if (h.exc === 0) step(h, w, h.decodedImm, pc);
-        return h.exc === 0 ? null : h.stop !== 0 ? undefined : (h.takeException(), null);
-      }
       // Translated code holds virtual addresses (auipc, links): it fits one pc only.
       const c: Block | undefined = cache.get(ro);
-      if (c !== undefined && c.pc === pc) {
+      // A straddling instruction is never translated (it is decoded afresh each time).
+      const straddles = (pc & 0xfff) === 0xffe && isWide(h.bus.u16[ro >> 1]);
+      if (!straddles && c !== undefined && c.pc === pc) {
         b = c;
-      } else if (cache.hot(ro)) {
+      } else if (!straddles && cache.hot(ro)) {
         b = cache.translate(pc, ro);
       } else {
-        // Cold: the block runs one instruction at a time, to its end.
+        // Cold (or straddling): the block runs one instruction at a time, to its end.
         stepBlock(h, pc, ro);
         return h.exc === 0 ? null : h.stop !== 0 ? undefined : (h.takeException(), null);
       }

@@ -127,7 +127,7 @@ export class TranslationCache {
 
   /**
    * Creates the cache for `h`, listening for writes to its code: at most `maxBlocks`
-   * traces, a block translated on its `hotThreshold`-th entry (0: on its first).
+   * traces, a block translated on its `hotThreshold`-th entry (1 or less: on its first).
    */
   constructor(
     readonly h: Hart,
