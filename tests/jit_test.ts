@@ -328,3 +328,138 @@ Deno.test("jit: a loop entered from above goes round inside the trace that enter
   const s = m.jit!.stats;
   assert.ok(s.executions < 10, `executions ${s.executions}`);
 });
+
+/**
+ * Runs `src` on both engines with the JIT's default hot threshold (blocks run stepped
+ * first, which is when the translator learns what ran and where indirect jumps went),
+ * checks they end alike, and returns the JIT's statistics and a1.
+ */
+function profiled(src: string) {
+  const prog = assemble(`${src}
+    li t0, 0x100000
+    li t1, 0x5555
+    sw t1, 0(t0)
+  `);
+  const run = (engine: "interp" | "jit") => {
+    const m = new Machine({ image: prog.bytes, console: { put() {} }, engine });
+    assert.deepEqual(m.runFor(), { kind: "exit", code: 0 });
+    return m;
+  };
+  const i = run("interp"), j = run("jit");
+  assert.deepEqual([...j.hart.x.slice(0, 32)], [...i.hart.x.slice(0, 32)]);
+  assert.equal(j.hart.retired, i.hart.retired);
+  return { a1: j.hart.x[R.a1], stats: j.jit!.stats };
+}
+
+Deno.test("jit: a loop with branches inside stays in one function, whichever way it goes", () => {
+  // Three ways through the loop: as traces (a predicted path each), the ways a trace
+  // does not hold would leave it over and over.
+  const { a1, stats } = profiled(`
+    li a0, 3000
+    li a1, 0
+    li t1, 1
+    li t2, 2
+  loop:
+    remu t0, a0, t2
+    addi t2, t2, 1
+    li t3, 4
+    bne t2, t3, keep
+    li t2, 2
+  keep:
+    beqz t0, zero_
+    beq t0, t1, one
+    addi a1, a1, 7
+    j next
+  zero_:
+    addi a1, a1, 3
+    j next
+  one:
+    addi a1, a1, 5
+  next:
+    addi a0, a0, -1
+    bnez a0, loop
+  `);
+  assert.ok(a1 > 3000 * 3);
+  assert.ok(stats.executions < 20, `executions ${stats.executions}`);
+});
+
+/** A dispatch loop: `jr` to one of four handlers (chosen by s0 & mask), 3000 times. */
+const dispatch = (setup: string) => `
+    li s0, 3000
+    li a1, 0
+    la s1, table
+    ${setup}
+  loop:
+    and t0, s0, s2
+    slli t0, t0, 2
+    add t0, t0, s1
+    lw t1, 0(t0)
+    jr t1
+  h0:
+    addi a1, a1, 1
+    j next
+  h1:
+    addi a1, a1, 2
+    j next
+  h2:
+    addi a1, a1, 3
+    j next
+  h3:
+    addi a1, a1, 4
+  next:
+    addi s0, s0, -1
+    li t2, 1500
+    bne s0, t2, same
+    li s2, 3             # halfway: all four handlers from now on
+  same:
+    bnez s0, loop
+    j done
+    .org 0x800
+  table:
+    .word h0, h1, h2, h3
+  done:
+`;
+
+Deno.test("jit: an indirect jump goes on to the places on its page it was seen to go", () => {
+  // A trace ending in the jr would leave at every dispatch; with its handlers inside,
+  // the whole loop is one function.
+  const { a1, stats } = profiled(dispatch("li s2, 3"));
+  assert.equal(a1, 750 * (1 + 2 + 3 + 4));
+  assert.ok(stats.executions < 40, `executions ${stats.executions}`);
+  assert.ok(stats.jumpCacheHits < 20, `jump cache hits ${stats.jumpCacheHits}`);
+});
+
+Deno.test("jit: a new place after an indirect jump has its trace translated again", () => {
+  // Two handlers only for the first half; the other two appear after the translation.
+  const { a1, stats } = profiled(dispatch("li s2, 1"));
+  assert.equal(a1, 750 * (1 + 2) + 375 * (1 + 2 + 3 + 4));
+  assert.ok(stats.retranslations >= 1, `retranslations ${stats.retranslations}`);
+  assert.ok(stats.executions < 200, `executions ${stats.executions}`);
+});
+
+Deno.test("jit: a loop with two ways in (irreducible) runs as the interpreter runs it", () => {
+  // From H, control enters the A–B loop at A or at B: no one block of it comes first, so
+  // structured code cannot hold the whole loop, and one way back leaves the function.
+  const { a1, stats } = profiled(`
+    li a0, 3000
+    li a1, 0
+  H:
+    andi t0, a0, 1
+    addi a0, a0, -1
+    beqz a0, done
+    bnez t0, B
+  A:
+    addi a1, a1, 1
+    andi t3, a1, 3
+    bnez t3, B
+    j H
+  B:
+    addi a1, a1, 2
+    andi t3, a1, 7
+    bnez t3, A
+    j H
+  done:
+  `);
+  assert.ok(a1 > 3000);
+  assert.ok(stats.blocks >= 1);
+});

@@ -49,7 +49,12 @@ export function buildJit(
       // A dropped translation is no reason to stop here (the interpreter would not).
       h.smc = 0;
       if (h.exc !== 0 || (w >>> PACK_END) & 1 || (w & 255) === OP_ILLEGAL) return;
-      if (endsBlock(INSNS[(w & 255) - 1])) return;
+      const d = INSNS[(w & 255) - 1];
+      if (endsBlock(d)) {
+        // Where an indirect jump went: traces that reach it go on to those places.
+        if (d.sem.kind === "jump" && d.sem.indirect) cache.noteTarget(base | slot, h.pc);
+        return;
+      }
       p = h.pc;
     }
   };

@@ -2,13 +2,14 @@
  * The translation cache (DESIGN §8): guest code compiled into JavaScript functions, from
  * the same per-instruction templates as the interpreter (`codegen.ts`), so the two
  * engines cannot disagree. A block is the run of instructions the interpreter treats as
- * one: it ends at a control transfer, a system call-out or its page's end. A trace is a
- * block followed by its likely successors on the same page (a backward branch is taken,
- * a forward one not; up to MAX_TRACE_BLOCKS): straight-line code with side exits. Any way
- * back to its first block goes round it again, and when the path returns to a later
- * block, the blocks from there on are an inner loop. At every block boundary inside a
- * trace the code looks at the event limit, where the interpreter would. Registers live
- * in locals; operands are constants; memory goes through the software TLB inline.
+ * one: it ends at a control transfer, a system call-out or its page's end. A function
+ * (still called a trace) holds the blocks entered at one address: the loops through it,
+ * when blocks that have run lead back to it; otherwise the block and its likely
+ * successors on the page, straight-line code with side exits. An indirect jump goes on to
+ * the places on its page it has been seen to go. Control between the function's blocks
+ * is structured (labelled loops and blocks, no dispatch), and at every block boundary
+ * the code looks at the event limit, where the interpreter would. Registers live in
+ * locals; operands are constants; memory goes through the software TLB inline.
  *
  * Traces are cached by the RAM offset of their first instruction and hold the virtual pc
  * they were translated at (pc-relative results are constants in their code); nothing
@@ -87,6 +88,8 @@ export interface JitStats {
   jumpCacheHits: number;
   /** Blocks dropped because their code was written. */
   invalidations: number;
+  /** Traces dropped to be translated again with more of an indirect jump's places. */
+  retranslations: number;
   /** Times the cache was emptied because it was full. */
   flushes: number;
   /** Milliseconds spent translating. */
@@ -108,6 +111,7 @@ export class TranslationCache {
     chainHits: 0,
     jumpCacheHits: 0,
     invalidations: 0,
+    retranslations: 0,
     flushes: 0,
     translateMs: 0,
     cached: 0,
@@ -116,8 +120,12 @@ export class TranslationCache {
   private readonly byOffset = new Map<number, Block>();
   private readonly byPage = new Map<number, Set<Block>>();
   private readonly sizes = new Map<Block, number>();
-  /** Entries so far of block starts (RAM offsets) not translated yet. */
+  /** Entries so far of block starts (RAM offsets) not translated yet; 0 once translated. */
   private readonly heat = new Map<number, number>();
+  /** Targets seen of indirect jumps (by RAM offset), while their blocks ran stepped. */
+  private readonly targets = new Map<number, number[]>();
+  /** Misses by indirect jumps of traces (see `missed`). */
+  private readonly misses = new Map<number, number>();
   /** Jump cache: virtual pc | fetch context → block (cleared when translations change). */
   readonly jcTag: Int32Array = new Int32Array(JC_SIZE).fill(-1);
   /** Jump cache: fetch context of each entry. */
@@ -149,13 +157,38 @@ export class TranslationCache {
   /** Counts an entry of the untranslated block at RAM offset `ro`: whether it is hot now. */
   hot(ro: number): boolean {
     const n = (this.heat.get(ro) ?? 0) + 1;
-    if (n >= this.hotThreshold) {
-      this.heat.delete(ro);
-      return true;
-    }
-    this.heat.set(ro, n);
-    return false;
+    // Kept at 0 when hot, not deleted: the block has run, which translation looks at.
+    this.heat.set(ro, n >= this.hotThreshold ? 0 : n);
+    return n >= this.hotThreshold;
   }
+
+  /** Notes that the indirect jump at RAM offset `ro` went to virtual address `pc`. */
+  noteTarget(ro: number, pc: number): void {
+    let seen = this.targets.get(ro);
+    if (seen === undefined) this.targets.set(ro, seen = []);
+    if (seen.length < MAX_FANOUT && !seen.includes(pc)) seen.push(pc);
+  }
+
+  /**
+   * A trace's indirect jump at RAM offset `ro` went to `pc` on its page, which the trace
+   * does not go on to: noted, and after MISSES_TO_RETRANSLATE such misses the trace (first
+   * block at RAM offset `head`) is dropped, to be translated again with the places seen.
+   */
+  private readonly missed = (ro: number, pc: number, head: number): void => {
+    this.noteTarget(ro, pc);
+    if (!this.targets.get(ro)!.includes(pc)) return; // no room for more places
+    const n = (this.misses.get(ro) ?? 0) + 1;
+    if (n < MISSES_TO_RETRANSLATE) {
+      this.misses.set(ro, n);
+      return;
+    }
+    this.misses.delete(ro);
+    const b = this.byOffset.get(head);
+    if (b === undefined) return;
+    this.drop(b);
+    this.byPage.get(head >>> 12)?.delete(b);
+    this.stats.retranslations++;
+  };
 
   /** Translates the block at virtual `pc`, RAM offset `ro`, and caches it. */
   translate(pc: number, ro: number): Block {
@@ -167,7 +200,13 @@ export class TranslationCache {
       this.byPage.get(old.ro >>> 12)?.delete(old);
     }
     const t0 = performance.now();
-    const { source, count, ranges, exitPcs } = traceSource(this.h, pc, ro);
+    // What has run so far (stepped) is what the function is made of; with no warm-up there
+    // is nothing to go by, and every block counts as run.
+    const { heat, targets } = this;
+    const { source, count, ranges, exitPcs } = traceSource(this.h, pc, ro, {
+      ran: this.hotThreshold > 1 ? (off) => heat.has(off) : undefined,
+      targets: (off) => targets.get(off) ?? [],
+    });
     const make = new Function(
       "h",
       "x",
@@ -181,6 +220,7 @@ export class TranslationCache {
       "roff",
       "wtag",
       "woff",
+      "missed",
       source,
     );
     const h = this.h, b = h.bus;
@@ -197,6 +237,7 @@ export class TranslationCache {
       h.roff,
       h.wtag,
       h.woff,
+      this.missed,
     );
     const block = new Block(pc, ro, ranges, exitPcs, count, fn);
     this.byOffset.set(ro, block);
@@ -252,6 +293,7 @@ export class TranslationCache {
     for (const p of pages) this.h.bus.releaseCode(p);
     this.sizes.clear();
     this.heat.clear();
+    this.targets.clear();
     this.jcTag.fill(-1);
     this.jcBlock.fill(null);
     this.stats.flushes++;
@@ -297,8 +339,17 @@ interface BlockInfo {
   straddle: boolean;
 }
 
-/** Most blocks one trace holds. */
+/** Most blocks one trace holds on its predicted path. */
 export const MAX_TRACE_BLOCKS = 8;
+
+/** Most instructions the function of a loop holds (the host optimizes small ones sooner). */
+export const MAX_REGION_INSNS = 256;
+
+/** Most places after an indirect jump a trace goes on to. */
+export const MAX_FANOUT = 16;
+
+/** Misses to new places by a trace's indirect jump before the trace is translated again. */
+export const MISSES_TO_RETRANSLATE = 32;
 
 /** What translation produces: the source of the trace function and its facts. */
 export interface TraceSource {
@@ -349,50 +400,252 @@ function predicted(b: BlockInfo): number | null {
   return null; // jalr, call-outs, and a page's end (the next block is on another page)
 }
 
-/**
- * Decodes the trace starting at virtual `pc` (RAM offset `ro`) — its first block, then
- * the likely successors on the same page — and generates its code.
- */
-export function traceSource(h: Hart, pc: number, ro: number): TraceSource {
-  const base = ro & ~0xfff;
-  const dp = h.decodePage(ro >>> 12);
-  const blocks = [decodeBlock(h, dp, base, pc)];
-  while (blocks.length < MAX_TRACE_BLOCKS) {
-    const next = predicted(blocks[blocks.length - 1]);
-    if (next === null || ((next ^ pc) >>> 12) !== 0 || (next & 1) !== 0) break;
-    if (blocks.some((b) => b.start === next)) break; // back to a block of the trace: a loop
-    const b = decodeBlock(h, dp, base, next);
-    // A block that loops on itself is best a trace of its own: the host compiles a lone
-    // loop better than one nested in another.
-    if (predicted(b) === next) break;
-    blocks.push(b);
-  }
-  const ranges: number[] = [];
-  let count = 0;
-  for (const b of blocks) {
-    const last = b.insns[b.insns.length - 1];
-    const end = last ? (last.pc & 0xfff) + last.len : b.start & 0xfff;
-    ranges.push(base + (b.start & 0xfff), base + end);
-    count += b.insns.length;
-  }
-  // Where the predicted path returns into the trace, if it does: the inner loop's head.
-  const last = predicted(blocks[blocks.length - 1]);
-  const loopAt = last === null ? -1 : blocks.findIndex((b) => b.start === last);
-  const exitPcs: number[] = [];
-  return { source: generate(blocks, loopAt, exitPcs), count, ranges, exitPcs };
+/** Static successors of block `b` (a branch's: taken, then not), none after a dynamic end. */
+function successors(b: BlockInfo): number[] {
+  const last = b.insns[b.insns.length - 1];
+  if (!last || last.op === OP_ILLEGAL || b.straddle) return [];
+  const d = INSNS[last.op - 1];
+  const npc = (last.pc + last.len) | 0;
+  if (d.sem.kind === "branch") return [(last.pc + last.imm) | 0, npc];
+  if (d.name === "jal") return [(last.pc + last.imm) | 0];
+  return endsBlock(d) ? [] : [npc]; // jalr and call-outs are dynamic; so is a page's end
+}
+
+/** The indirect jump ending block `b`, if it ends in one. */
+function indirectEnd(b: BlockInfo): Insn | null {
+  const last = b.insns[b.insns.length - 1];
+  if (!last || last.op === OP_ILLEGAL) return null;
+  const s = INSNS[last.op - 1].sem;
+  return s.kind === "jump" && s.indirect === true ? last : null;
+}
+
+/** Whether block `b` ends in a call (a jal that links): what follows is another function. */
+function endsInCall(b: BlockInfo): boolean {
+  const last = b.insns[b.insns.length - 1];
+  return last !== undefined && last.op !== OP_ILLEGAL && INSNS[last.op - 1].name === "jal" &&
+    last.rd !== XZERO_SINK;
+}
+
+/** What the translator may know of the guest's past: which blocks ran, where jumps went. */
+export interface Profile {
+  /** Whether the block at RAM offset `ro` has run (all blocks count as run if absent). */
+  ran?: (ro: number) => boolean;
+  /** The places seen after the indirect jump at RAM offset `ro`. */
+  targets?: (ro: number) => readonly number[];
 }
 
 /**
- * The trace's code: its blocks in a loop that any way back to the first block goes round;
- * when the predicted path returns to a later block (`loopAt` > 0), the blocks from there
- * on are an inner loop of their own, so a loop entered from above stays in the trace.
+ * Decodes the code entered at virtual `pc` (RAM offset `ro`) and generates its function.
+ * When blocks that have run (and the places indirect jumps went) lead from `pc` back to
+ * it on its page, not through calls, the function holds those loops: every block on a
+ * way round, up to MAX_REGION_INSNS instructions. A block looping on itself alone stays
+ * out (a function of its own): the host compiles a lone loop better than one nested in
+ * another. Otherwise the function is a trace: the block at `pc` and its likely successors
+ * on the page (a backward branch is taken, a forward one not; up to MAX_TRACE_BLOCKS),
+ * and when the last ends in an indirect jump, the places on the page it has been seen to
+ * go (a bytecode interpreter's handlers, a function's callers).
  */
-function generate(blocks: BlockInfo[], loopAt: number, exitPcs: number[]): string {
-  const head = blocks[0].start;
-  const inner = loopAt > 0 ? blocks[loopAt].start : null;
+export function traceSource(h: Hart, pc: number, ro: number, profile: Profile = {}): TraceSource {
+  const base = ro & ~0xfff;
+  const dp = h.decodePage(ro >>> 12);
+  const ran = profile.ran ?? (() => true);
+  const targetsOf = profile.targets ?? (() => []);
+  const decoded = new Map<number, BlockInfo>();
+  const block = (p: number) => {
+    let b = decoded.get(p);
+    if (b === undefined) decoded.set(p, b = decodeBlock(h, dp, base, p));
+    return b;
+  };
+  const onPage = (t: number) => ((t ^ pc) >>> 12) === 0 && (t & 1) === 0;
+  /** Where control may go after `b` on this page: places seen, or blocks that have run. */
+  const onward = (b: BlockInfo): number[] => {
+    const j = indirectEnd(b);
+    if (j) return targetsOf(base | (j.pc & 0xfff)).filter(onPage);
+    if (endsInCall(b)) return [];
+    return successors(b).filter((t) => onPage(t) && ran(base | (t & 0xfff)));
+  };
+  /** Blocks reachable from `pc` through `onward` for which `keep` holds, breadth first. */
+  const reach = (keep: (p: number) => boolean, budget: number): BlockInfo[] => {
+    const out: BlockInfo[] = [], seen = new Set<number>([pc]);
+    let count = 0;
+    const q = [pc];
+    for (let i = 0; i < q.length && count < budget; i++) {
+      const b = block(q[i]);
+      out.push(b);
+      count += b.insns.length;
+      for (const t of onward(b)) {
+        if (!seen.has(t) && keep(t)) {
+          seen.add(t);
+          q.push(t);
+        }
+      }
+    }
+    return out;
+  };
+  // The loops through pc: the blocks reachable from it that lead back to it.
+  const ahead = reach(() => true, MAX_REGION_INSNS * 4);
+  const cycle = new Set<number>([pc]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const b of ahead) {
+      if (!cycle.has(b.start) && onward(b).some((t) => cycle.has(t))) {
+        cycle.add(b.start);
+        grew = true;
+      }
+    }
+  }
+  let nodes: BlockInfo[];
+  if (ahead.some((b) => onward(b).includes(pc))) {
+    // A block that loops on itself is best a function of its own: the host compiles a lone
+    // loop better than one nested in another.
+    const lone = (t: number) => t !== pc && onward(block(t)).includes(t);
+    nodes = reach((t) => cycle.has(t) && !lone(t), MAX_REGION_INSNS);
+  } else {
+    nodes = [block(pc)];
+    while (nodes.length < MAX_TRACE_BLOCKS) {
+      const next = predicted(nodes[nodes.length - 1]);
+      if (next === null || !onPage(next)) break;
+      if (nodes.some((b) => b.start === next)) break; // back to a block of the trace: a loop
+      const b = block(next);
+      if (predicted(b) === next) break; // a lone loop, as above
+      nodes.push(b);
+    }
+    const last = nodes[nodes.length - 1];
+    if (indirectEnd(last)) {
+      for (const t of onward(last)) if (!nodes.some((b) => b.start === t)) nodes.push(block(t));
+    }
+  }
+  const ranges: number[] = [];
+  let count = 0;
+  for (const b of nodes) {
+    ranges.push(base + (b.start & 0xfff), base + (blockEnd(b) & 0xfff || 0x1000));
+    count += b.insns.length;
+  }
+  const exitPcs: number[] = [];
+  const members = new Map(nodes.map((b) => [b.start, b]));
+  const inside = (b: BlockInfo) =>
+    (indirectEnd(b) ? onward(b) : successors(b)).filter((t) => members.has(t));
+  const source = generate(members, pc, ro, exitPcs, inside, onward);
+  return { source, count, ranges, exitPcs };
+}
+
+/** Virtual address just past block `b`'s last instruction (not wrapped to int32). */
+function blockEnd(b: BlockInfo): number {
+  const last = b.insns[b.insns.length - 1];
+  return last ? last.pc + last.len : b.start;
+}
+
+/**
+ * The shape of a function's control flow, for structured code: its blocks in reverse
+ * postorder from the entry, each block's immediate dominator, and the edges between its
+ * blocks. A way back to a block that does not dominate its source (an irreducible loop,
+ * rare in compiled code) leaves the function instead.
+ */
+interface Shape {
+  order: number[];
+  rpo: Map<number, number>;
+  idom: Map<number, number>;
+  edges: Map<number, number[]>;
+}
+
+function shape(edges: Map<number, number[]>, head: number): Shape {
+  for (;;) {
+    // Reverse postorder by an iterative depth-first walk.
+    const post: number[] = [], seen = new Set<number>([head]);
+    const stack: [number, number][] = [[head, 0]];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      const out = edges.get(top[0])!;
+      if (top[1] < out.length) {
+        const s = out[top[1]++];
+        if (!seen.has(s)) {
+          seen.add(s);
+          stack.push([s, 0]);
+        }
+      } else {
+        post.push(top[0]);
+        stack.pop();
+      }
+    }
+    const order = post.reverse();
+    const rpo = new Map(order.map((p, i) => [p, i]));
+    // Immediate dominators (Cooper, Harvey and Kennedy's iteration over reverse postorder).
+    const preds = new Map<number, number[]>(order.map((p) => [p, []]));
+    for (const p of order) for (const s of edges.get(p)!) preds.get(s)!.push(p);
+    const idom = new Map<number, number>([[head, head]]);
+    const meet = (a: number, b: number) => {
+      while (a !== b) {
+        while (rpo.get(a)! > rpo.get(b)!) a = idom.get(a)!;
+        while (rpo.get(b)! > rpo.get(a)!) b = idom.get(b)!;
+      }
+      return a;
+    };
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const p of order.slice(1)) {
+        let d: number | undefined;
+        for (const q of preds.get(p)!) if (idom.has(q)) d = d === undefined ? q : meet(q, d);
+        if (d !== undefined && idom.get(p) !== d) {
+          idom.set(p, d);
+          changed = true;
+        }
+      }
+    }
+    const dominates = (a: number, b: number) => {
+      for (;;) {
+        if (a === b) return true;
+        if (b === head) return false;
+        b = idom.get(b)!;
+      }
+    };
+    let irreducible = false;
+    for (const p of order) {
+      const out = edges.get(p)!;
+      const keep = out.filter((s) => rpo.get(s)! > rpo.get(p)! || dominates(s, p));
+      if (keep.length !== out.length) {
+        edges.set(p, keep);
+        irreducible = true;
+      }
+    }
+    if (!irreducible) return { order, rpo, idom, edges };
+  }
+}
+
+/**
+ * The function's code, structured the way a compiler lays out a reducible flow graph
+ * (after N. Ramsey, "Beyond Relooper", ICFP 2022): each block is written once, inside
+ * its immediate dominator's code; a loop header is a labelled `for` that the ways back
+ * `continue`; a block entered from more than one place follows a labelled block that the
+ * ways to it `break` out of; a block entered from one place is written where it is
+ * entered. Every jump between the function's blocks is direct, its registers stay in
+ * locals throughout, and at every block boundary the code looks at the event limit, where
+ * the interpreter would. Every way out goes through one epilogue, which writes the
+ * registers back: small code compiles sooner at every tier of the host's JIT.
+ */
+function generate(
+  nodes: Map<number, BlockInfo>,
+  head: number,
+  headRo: number,
+  exitPcs: number[],
+  inside: (b: BlockInfo) => number[],
+  places: (b: BlockInfo) => number[],
+): string {
+  const edges = new Map<number, number[]>();
+  for (const [p, b] of nodes) edges.set(p, inside(b));
+  const { order, rpo, idom } = shape(edges, head);
+  const forwardIn = new Map<number, number>(), loopHeader = new Set<number>();
+  const children = new Map<number, number[]>(order.map((p) => [p, []]));
+  for (const p of order) {
+    if (p !== head) children.get(idom.get(p)!)!.push(p);
+    for (const s of edges.get(p)!) {
+      if (rpo.get(s)! > rpo.get(p)!) forwardIn.set(s, (forwardIn.get(s) ?? 0) + 1);
+      else loopHeader.add(s);
+    }
+  }
+  const merge = (p: number) => (forwardIn.get(p) ?? 0) > 1;
   const used = new Set<number>(), written = new Set<number>();
-  for (const b of blocks) {
-    for (const i of b.insns) {
+  for (const p of order) {
+    for (const i of nodes.get(p)!.insns) {
       if (i.op === OP_ILLEGAL) continue;
       const d = INSNS[i.op - 1];
       used.add(i.rs1).add(i.rs2);
@@ -412,36 +665,28 @@ function generate(blocks: BlockInfo[], loopAt: number, exitPcs: number[]): strin
     const k = exitPcs.indexOf(target);
     return k >= 0 ? k : exitPcs.push(target) - 1;
   };
-  // Every way out goes through one epilogue (after the trace), which writes the
-  // registers back: small code compiles sooner at every tier of the host's JIT.
   const leave = (pcExpr: string, retired: string, code: string) =>
     `${pcExpr === "t" ? "" : `t = ${pcExpr};`} ${retired === "cnt" ? "" : `cnt = ${retired};`}
     X = ${code}; break trace;`;
-  const code = blocks.map((b, bi) => {
+  /** From block `from` on to block `s` (the next pc in `t`, the count updated). */
+  const jump = (from: number, s: number, exit: string): string => {
+    const go = rpo.get(s)! <= rpo.get(from)!
+      ? `continue L${rpo.get(s)};`
+      : merge(s)
+      ? `break B${rpo.get(s)};`
+      : tree(s);
+    return `if (base + cnt >= limit) { ${leave("t", "cnt", exit)} } ${go}`;
+  };
+  const body = (p: number): string => {
+    const b = nodes.get(p)!;
     const n = b.insns.length;
-    const isLast = bi === blocks.length - 1;
-    const body = b.insns.map((i, k) => {
+    const out = edges.get(p)!;
+    const code = b.insns.map((i, k) => {
       const npc = (i.pc + i.len) | 0;
       if (i.op === OP_ILLEGAL) {
         return `h.raise(2, ${i.imm}); ${leave(`${i.pc}`, `cnt + ${k}`, `${EXIT_OTHER}`)}`;
       }
       const d = INSNS[i.op - 1];
-      const statics = d.sem.kind === "branch"
-        ? [(i.pc + i.imm) | 0, npc]
-        : d.name === "jal"
-        ? [(i.pc + i.imm) | 0]
-        : [];
-      // Leaves through the exit for `t` (a static target if it is one) — or, when `t` is
-      // the trace's first block and no event is due, goes round the trace again.
-      const exitTo = () =>
-        statics.map((s) => {
-          const round = s === head
-            ? "if (base + cnt < limit) continue trace;"
-            : s === inner && bi >= loopAt
-            ? "if (base + cnt < limit) continue inner;"
-            : "";
-          return `if (t === ${s}) { ${round} ${leave("t", "cnt", `${exitIndex(s)}`)} }`;
-        }).join(" ") + ` ${leave("t", "cnt", `${EXIT_OTHER}`)}`;
       const c: Control = {
         e: {
           rs1: reg(i.rs1),
@@ -454,15 +699,32 @@ function generate(blocks: BlockInfo[], loopAt: number, exitPcs: number[]): strin
         },
         setRd: (expr) => (i.rd === XZERO_SINK ? "" : `r${i.rd} = ${expr};`),
         next: "",
-        // A block boundary: the trace goes on along its predicted path unless the other
-        // way was taken or an event is due — the interpreter looks at events here too.
+        // The block's end: on to the block the next pc names, if it is one of this
+        // function's, or out (by a chainable exit for a static target).
         end: (pcExpr) => {
-          if (!isLast) {
-            const next = blocks[bi + 1].start;
+          const j = indirectEnd(b);
+          if (j !== null) {
+            // An indirect jump: a place on the page it was not seen to go is noted
+            // (TranslationCache.missed).
+            const cases = out.map((s) => `case ${s}: { ${jump(p, s, `${EXIT_OTHER}`)} }`);
+            const seen = places(b).filter((s) => !out.includes(s)).map((s) => `case ${s}:`);
             return `t = ${pcExpr}; cnt += ${n};
-              if (t !== ${next} || base + cnt >= limit) { ${exitTo()} }`;
+              switch (t) { ${cases.join("\n")} ${seen.join(" ")} ${seen.length ? "break;" : ""}
+              default: if (((t ^ ${head}) >>> 12) === 0) {
+                missed(${(headRo & ~0xfff) | (j.pc & 0xfff)}, t, ${headRo}); } }
+              ${leave("t", "cnt", `${EXIT_OTHER}`)}`;
           }
-          return `t = ${pcExpr}; cnt += ${n}; ${exitTo()}`;
+          const statics = successors(b);
+          return `t = ${pcExpr}; cnt += ${n};
+            ${
+            statics.map((s) =>
+              `if (t === ${s}) { ${
+                out.includes(s)
+                  ? jump(p, s, `${exitIndex(s)}`)
+                  : leave("t", "cnt", `${exitIndex(s)}`)
+              } }`
+            ).join(" ")
+          } ${leave("t", "cnt", `${EXIT_OTHER}`)}`;
         },
         raise: leave(`${i.pc}`, `cnt + ${k}`, `${EXIT_OTHER}`),
         flush: `h.retired = base + cnt + ${k};`,
@@ -479,29 +741,32 @@ function generate(blocks: BlockInfo[], loopAt: number, exitPcs: number[]): strin
     });
     const last = b.insns[n - 1];
     if (!last || (last.op !== OP_ILLEGAL && !endsBlock(INSNS[last.op - 1]))) {
-      // The block ended at its page's end (always a trace's last block), or before a
-      // straddling instruction (where the interpreter's block goes on: midBlock).
+      // The block ended at its page's end (the next block is on another page), or before
+      // a straddling instruction (where the interpreter's block goes on: midBlock).
       const npc = last ? (last.pc + last.len) | 0 : b.start;
-      body.push(
+      code.push(
         b.straddle
           ? `h.midBlock = true; ${leave(`${npc}`, `cnt + ${n}`, `${EXIT_OTHER}`)}`
           : `cnt += ${n}; ${leave(`${npc}`, "cnt", `${exitIndex(npc)}`)}`,
       );
     }
-    return body.join("\n");
-  });
+    return code.join("\n");
+  };
+  /** Block `p`, then the blocks it dominates that are entered from more than one place. */
+  const tree = (p: number): string => {
+    const merges = children.get(p)!.filter(merge).sort((a, b) => rpo.get(b)! - rpo.get(a)!);
+    let code = body(p);
+    for (let i = merges.length - 1; i >= 0; i--) {
+      code = `B${rpo.get(merges[i])}: { ${code} } ${tree(merges[i])}`;
+    }
+    return loopHeader.has(p) ? `L${rpo.get(p)}: for (;;) { ${code} }` : code;
+  };
   const decl = [...used].map((n) => `r${n} = x[${n}]`).join(", ");
   return `return function trace_${(head >>> 0).toString(16)}() {
     const base = h.retired;
     let dctx = h.dctx, limit = h.nextEvent - h.overhead, v = 0, a = 0, t = 0, cnt = 0, X = 0;
     ${decl ? `let ${decl};` : ""}
-    trace: for (;;) {
-    ${
-    inner === null
-      ? code.join("\n")
-      : `${code.slice(0, loopAt).join("\n")} inner: for (;;) { ${code.slice(loopAt).join("\n")} }`
-  }
-    }
+    trace: { ${tree(head)} }
     ${wb} h.retired = base + cnt; h.pc = t; return X;
   };`;
 }
