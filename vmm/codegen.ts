@@ -40,6 +40,12 @@ export interface Control {
   readonly next: string;
   /** Statement(s) ending the block after this instruction retired; the next pc is `pc`. */
   end(pc: string): string;
+  /**
+   * Statement(s) ending the block with a conditional branch whose condition is `cond`
+   * (an engine that knows both targets as constants goes to each directly); by default
+   * `end` with the next pc chosen by `cond`.
+   */
+  branch?(cond: string): string;
   /** Statement(s) leaving with the exception latched in `h` (the instruction did not retire). */
   readonly raise: string;
   /** Statement(s) making `h.retired` exact before a slow path. */
@@ -48,6 +54,12 @@ export interface Control {
   readonly reload: string;
   /** Statement(s) after a slow-path store that completed (e.g. check for rewritten code). */
   readonly afterStore: string;
+  /**
+   * Statement(s) taking a load's or store's slow path (a TLB miss, MMIO, a watched page)
+   * instead of the call into `Hart` written here: a translated block leaves, to have the
+   * instruction run by the engine's stepper.
+   */
+  readonly memSlow?: string;
   /**
    * Around a system call-out: registers kept elsewhere go back to `h.x` before it and are
    * read again after it (a VMM call-out may emulate the instruction from `h.x` and write
@@ -81,8 +93,10 @@ export function insnCode(d: InsnDef, c: Control): string {
         if (rtag[t] === ((a >>> 12) | dctx)${align ? ` && (a & ${align}) === 0` : ""}) {
           v = ${view}[(a + roff[t]) ${s.size ? `>> ${s.size}` : "| 0"}];
         } else {
-          ${c.flush} v = h.loadSlow(a, ${s.size}, ${s.signed}); ${c.reload}
-          if (h.exc !== 0) { ${c.raise} }
+          ${
+        c.memSlow ?? `${c.flush} v = h.loadSlow(a, ${s.size}, ${s.signed}); ${c.reload}
+          if (h.exc !== 0) { ${c.raise} }`
+      }
         }
         ${c.setRd("v")} ${c.next}`;
     }
@@ -93,14 +107,18 @@ export function insnCode(d: InsnDef, c: Control): string {
         if (wtag[t] === ((a >>> 12) | dctx)${align ? ` && (a & ${align}) === 0` : ""}) {
           ${view}[(a + woff[t]) ${s.size ? `>> ${s.size}` : "| 0"}] = ${e.rs2};
         } else {
-          ${c.flush} h.storeSlow(a, ${s.size}, ${e.rs2}); ${c.reload}
+          ${
+        c.memSlow ?? `${c.flush} h.storeSlow(a, ${s.size}, ${e.rs2}); ${c.reload}
           if (h.exc !== 0) { ${c.raise} }
-          ${c.afterStore}
+          ${c.afterStore}`
+      }
         }
         ${c.next}`;
     }
     case "branch":
-      return c.end(`(${s.cond(e)}) ? (${e.pc} + ${e.imm}) | 0 : ${e.npc}`);
+      return c.branch
+        ? c.branch(s.cond(e))
+        : c.end(`(${s.cond(e)}) ? (${e.pc} + ${e.imm}) | 0 : ${e.npc}`);
     case "jump":
       // The target is computed before rd is written: rd may be rs1.
       // Under bt an indirect jump costs time (Hart.indirect): the event limit moves.

@@ -13,7 +13,7 @@ import { endsBlock, INSNS } from "./insns.ts";
 import { stepper } from "./stepper.ts";
 import { type Hart, NO_PAGE, TLB_MASK } from "./hart.ts";
 import type { RunFn } from "./interpreter.ts";
-import { type Block, EXIT_OTHER, TranslationCache } from "./translator.ts";
+import { type Block, EXIT_OTHER, EXIT_STEP, TranslationCache } from "./translator.ts";
 
 /** Builds the translating engine for hart `h`, with its own translation cache. */
 export function buildJit(
@@ -65,6 +65,12 @@ export function buildJit(
    * `prev` and `exit` are the block that ran last and its exit, or null and EXIT_OTHER.
    */
   const enter = (h: Hart, prev: Block | null, exit: number): Block | null | undefined => {
+    if (exit === EXIT_STEP && prev !== null) {
+      // Left before a load or store that takes its slow path: the rest of the block (on
+      // the trace's page) is stepped, with no event check first, as the interpreter would.
+      stepBlock(h, h.pc | 0, (prev.ro & ~0xfff) | (h.pc & 0xfff));
+      return h.exc === 0 ? null : h.stop !== 0 ? undefined : (h.takeException(), null);
+    }
     if (exit < 0 && h.exc !== 0) {
       if (h.stop !== 0) return undefined;
       h.takeException();
@@ -148,7 +154,9 @@ export function buildJit(
           exit = s.fn();
           continue;
         }
-      } else if (h.exc === 0 && !h.midBlock && h.retired < h.nextEvent - h.overhead) {
+      } else if (
+        exit === EXIT_OTHER && h.exc === 0 && !h.midBlock && h.retired < h.nextEvent - h.overhead
+      ) {
         // A dynamic exit (jalr, a call-out): the jump cache, when the fetch TLB still
         // holds the page (on a miss, `enter` refills it as the interpreter would).
         const pc: number = h.pc | 0;

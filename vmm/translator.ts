@@ -28,6 +28,13 @@ import { EV } from "../kernel/trace.ts";
 /** Exit code of a trace that left through a dynamic target (jalr, call-out, exception). */
 export const EXIT_OTHER = -1;
 
+/**
+ * Exit code of a trace that left before a load or store that missed the TLB fast path:
+ * the dispatcher runs the rest of the block with the stepper (the interpreter would not
+ * look at events there), so the slow path is written once, not in every trace.
+ */
+export const EXIT_STEP = -2;
+
 /** Traces kept before the cache is emptied. */
 export const DEFAULT_MAX_BLOCKS = 8192;
 
@@ -681,6 +688,9 @@ function generate(
     const b = nodes.get(p)!;
     const n = b.insns.length;
     const out = edges.get(p)!;
+    /** On to the block at static target `s` (in `t`), or out by its chainable exit. */
+    const onTo = (s: number) =>
+      out.includes(s) ? jump(p, s, `${exitIndex(s)}`) : leave("t", "cnt", `${exitIndex(s)}`);
     const code = b.insns.map((i, k) => {
       const npc = (i.pc + i.len) | 0;
       if (i.op === OP_ILLEGAL) {
@@ -714,19 +724,18 @@ function generate(
                 missed(${(headRo & ~0xfff) | (j.pc & 0xfff)}, t, ${headRo}); } }
               ${leave("t", "cnt", `${EXIT_OTHER}`)}`;
           }
-          const statics = successors(b);
           return `t = ${pcExpr}; cnt += ${n};
-            ${
-            statics.map((s) =>
-              `if (t === ${s}) { ${
-                out.includes(s)
-                  ? jump(p, s, `${exitIndex(s)}`)
-                  : leave("t", "cnt", `${exitIndex(s)}`)
-              } }`
-            ).join(" ")
-          } ${leave("t", "cnt", `${EXIT_OTHER}`)}`;
+            ${successors(b).map((s) => `if (t === ${s}) { ${onTo(s)} }`).join(" ")}
+            ${leave("t", "cnt", `${EXIT_OTHER}`)}`;
+        },
+        // A conditional branch: straight to each of its two targets.
+        branch: (cond) => {
+          const [taken, fall] = successors(b);
+          return `cnt += ${n}; if (${cond}) { t = ${taken}; ${onTo(taken)} }
+            else { t = ${fall}; ${onTo(fall)} }`;
         },
         raise: leave(`${i.pc}`, `cnt + ${k}`, `${EXIT_OTHER}`),
+        memSlow: leave(`${i.pc}`, `cnt + ${k}`, `${EXIT_STEP}`),
         flush: `h.retired = base + cnt + ${k};`,
         reload: "dctx = h.dctx; limit = h.nextEvent - h.overhead;",
         spill: wb,
