@@ -215,18 +215,7 @@ export class TranslationCache {
       targets: (off) => targets.get(off) ?? [],
     });
     const make = new Function(
-      "h",
-      "x",
-      "H",
-      "u8",
-      "i8",
-      "u16",
-      "i16",
-      "i32",
-      "rtag",
-      "roff",
-      "wtag",
-      "woff",
+      ...CLOSED_OVER.map((name) => `${name}$`),
       "missed",
       source,
     );
@@ -345,6 +334,22 @@ interface BlockInfo {
   insns: Insn[];
   straddle: boolean;
 }
+
+/** What trace functions close over, in the order `TranslationCache.translate` passes it. */
+const CLOSED_OVER = [
+  "h",
+  "x",
+  "H",
+  "u8",
+  "i8",
+  "u16",
+  "i16",
+  "i32",
+  "rtag",
+  "roff",
+  "wtag",
+  "woff",
+] as const;
 
 /** Most blocks one trace holds on its predicted path. */
 export const MAX_TRACE_BLOCKS = 8;
@@ -771,7 +776,10 @@ function generate(
     return loopHeader.has(p) ? `L${rpo.get(p)}: for (;;) { ${code} }` : code;
   };
   const decl = [...used].map((n) => `r${n} = x[${n}]`).join(", ");
+  // What the code uses from the closure is read into locals once: each use of a local is
+  // a register operand in V8's bytecode, smaller than a context load.
   return `return function trace_${(head >>> 0).toString(16)}() {
+    const ${CLOSED_OVER.map((name) => `${name} = ${name}$`).join(", ")};
     const base = h.retired;
     let dctx = h.dctx, limit = h.nextEvent - h.overhead, v = 0, a = 0, t = 0, cnt = 0, X = 0;
     ${decl ? `let ${decl};` : ""}
