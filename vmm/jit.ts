@@ -4,8 +4,9 @@
  * the same page and a jump cache for indirect jumps. Events (timers, interrupts,
  * budgets) are looked at between blocks exactly where the interpreter does: inside a
  * trace at each block boundary, and here between traces. A block is translated on its
- * hot-threshold-th entry; until then, and for a 4-byte instruction that straddles a
- * page, a one-instruction stepper generated from the same templates runs it.
+ * hot-threshold-th entry; until then, for a 4-byte instruction that straddles a page,
+ * and for the rest of a block whose load or store missed the TLB's fast path in a trace,
+ * a one-instruction stepper generated from the same templates runs it.
  */
 
 import { isWide, OP_DECODE, OP_ILLEGAL, PACK_END } from "./decoder.ts";
