@@ -21,10 +21,18 @@ import { stepper } from "./stepper.ts";
 /** Runs the hart until `h.stop` is set by the host. */
 export type RunFn = (h: Hart) => void;
 
+/**
+ * Instructions retired are counted as `rb + n`: `n` an int32 the host adds to cheaply,
+ * `rb` the count (a double) when `n` was last zeroed. An event is due when `n >= lim`,
+ * `lim` the instructions left before it rounded up and kept in int32 range (so a far
+ * limit only brings the count back to the top of the loop, where it is rebased).
+ */
+const LIM =
+  "Math.max(Math.min(Math.ceil(h.nextEvent - h.overhead - rb), 0x3fffffff), -0x3fffffff) | 0";
 /** Flushes the local instruction count before a slow path that may observe time. */
-const FLUSH = "h.retired = icount;";
+const FLUSH = "h.retired = rb + n;";
 /** Re-reads what a slow path may have changed. */
-const RELOAD = "limit = h.nextEvent - h.overhead; dctx = h.dctx; fctx = h.fctx; ctag = -1;";
+const RELOAD = `lim = ${LIM}; dctx = h.dctx; fctx = h.fctx; ctag = -1;`;
 
 /** The interpreter's control points: `dispatch`, `block` and `outer` are its loop labels. */
 const interpControl: Control = {
@@ -34,8 +42,8 @@ const interpControl: Control = {
   // A block's end: the next block starts at once when it is on the same code page and no
   // event is due — what the top of the loop would find, without going through it.
   end: (pc) =>
-    `icount++; pc = ${pc};
-    if (icount < limit && ((pc >>> 12) | fctx) === ctag) continue inner; continue outer;`,
+    `n++; pc = ${pc};
+    if (n < lim && ((pc >>> 12) | fctx) === ctag) continue inner; continue outer;`,
   raise: "break block;",
   flush: FLUSH,
   reload: RELOAD,
@@ -51,18 +59,21 @@ export function interpreterSource(): string {
   const x = h.x, bus = h.bus, u8 = bus.u8, i8 = bus.i8, u16 = bus.u16, i16 = bus.i16, i32 = bus.i32;
   const rtag = h.rtag, roff = h.roff, wtag = h.wtag, woff = h.woff, ftag = h.ftag, foff = h.foff;
   const pages = h.decodePages;
-  let pc = h.pc | 0, icount = h.retired, limit = h.nextEvent - h.overhead;
+  let pc = h.pc | 0, rb = h.retired, n = 0, lim = ${LIM};
   let dctx = h.dctx, fctx = h.fctx;
   let v = 0, a = 0, t = 0, vpn = 0, ro = 0;
   // The code page of the last block (fetch tag, RAM base, decode page): loops stay on
   // one page, so most blocks skip the fetch TLB. Dropped after every slow path.
   let ctag = -1, cbase = 0, dp = NO_PAGE;
   outer: for (;;) {
-    if (icount >= limit) {
-      h.pc = pc; ${FLUSH}
-      h.host.service(h);
-      if (h.stop !== 0) return;
-      pc = h.pc | 0; ${RELOAD}
+    if (n >= lim) {
+      rb += n; n = 0; lim = ${LIM};
+      if (lim <= 0) {
+        h.pc = pc; ${FLUSH}
+        h.host.service(h);
+        if (h.stop !== 0) return;
+        pc = h.pc | 0; ${RELOAD}
+      }
     }
     vpn = pc >>> 12;
     if ((vpn | fctx) === ctag) {
@@ -95,7 +106,7 @@ export function interpreterSource(): string {
             if (h.exc !== 0) break block;
             if ((dp[s] & 255) !== ${OP_DECODE}) continue inner;
             // Not cached (it straddles the page): the stepper runs it; it ends the block.
-            ${FLUSH} step(h, d, h.decodedImm, pc); icount = h.retired; ${RELOAD}
+            ${FLUSH} step(h, d, h.decodedImm, pc); n = (h.retired - rb) | 0; ${RELOAD}
             if (h.exc !== 0) break block;
             pc = h.pc | 0;
             continue outer;
@@ -103,7 +114,7 @@ export function interpreterSource(): string {
           case ${OP_ILLEGAL}: h.raise(2, imm); break block;
           default: throw new Error("bad decode word " + w);
         }
-        icount++;
+        n++;
         pc = (pc + 4 - ((w >>> 25) & 2)) | 0;
         if ((w & ${1 << PACK_END}) !== 0) continue outer;
       }

@@ -129,7 +129,7 @@ export class TranslationCache {
   private readonly sizes = new Map<Block, number>();
   /** Entries so far of block starts (RAM offsets) not translated yet; 0 once translated. */
   private readonly heat = new Map<number, number>();
-  /** Targets seen of indirect jumps (by RAM offset), while their blocks ran stepped. */
+  /** Places indirect jumps (by RAM offset) went: seen while stepped, or missed by traces. */
   private readonly targets = new Map<number, number[]>();
   /** Misses by indirect jumps of traces (see `missed`). */
   private readonly misses = new Map<number, number>();
@@ -290,6 +290,7 @@ export class TranslationCache {
     this.sizes.clear();
     this.heat.clear();
     this.targets.clear();
+    this.misses.clear();
     this.jcTag.fill(-1);
     this.jcBlock.fill(null);
     this.stats.flushes++;
