@@ -34,7 +34,7 @@ const FLUSH = "h.retired = rb + n;";
 /** Re-reads what a slow path may have changed. */
 const RELOAD = `lim = ${LIM}; dctx = h.dctx; fctx = h.fctx; ctag = -1;`;
 
-/** The interpreter's control points: `dispatch`, `block` and `outer` are its loop labels. */
+/** The interpreter's control points: `outer`, `block` and `inner` are its labels. */
 const interpControl: Control = {
   e: packedEmitter,
   setRd: (expr) => `x[${PACKED_RD}] = ${expr};`,
