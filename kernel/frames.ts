@@ -93,13 +93,18 @@ export class FrameTable {
   alloc(dom: number): number {
     if (this.freeTop === 0) return -1;
     const i = this.freeList[--this.freeTop];
+    this.take(i, dom);
+    return this.base + i;
+  }
+
+  /** Frame index `i` becomes `dom`'s: untyped, one reference, unpinned. */
+  private take(i: number, dom: number): void {
     this.owner[i] = dom;
     this.type[i] = PGT.none;
     this.typeCount[i] = 0;
     this.refCount[i] = 1;
     this.pinned[i] = 0;
     this.allocated[i] = 1;
-    return this.base + i;
   }
 
   /**
@@ -119,14 +124,7 @@ export class FrameTable {
         if (f < first || f > i) this.freeList[w++] = f;
       }
       this.freeTop = w;
-      for (let j = first; j <= i; j++) {
-        this.owner[j] = dom;
-        this.type[j] = PGT.none;
-        this.typeCount[j] = 0;
-        this.refCount[j] = 1;
-        this.pinned[j] = 0;
-        this.allocated[j] = 1;
-      }
+      for (let j = first; j <= i; j++) this.take(j, dom);
       return this.base + first;
     }
     return -1;

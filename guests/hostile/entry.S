@@ -7,19 +7,15 @@
 
 /* Name the file in the symbol table; otherwise gas records a random temporary name there. */
     .file   "entry.S"
+#include "asm.h"
 
     .section .text.init, "ax", @progbits
     .globl _start
 _start:
     /* S-mode, paging on, a0 = start info, sp = the builder's boot stack. */
     mv      s0, a0
-    la      t0, __bss_start
-    la      t1, __bss_end
-1:  bgeu    t0, t1, 2f
-    sw      zero, 0(t0)
-    addi    t0, t0, 4
-    j       1b
-2:  la      t0, trap_entry
+    ZERO_BSS
+    la      t0, trap_entry
     csrw    stvec, t0
     mv      a0, s0
     call    hostile_main

@@ -8,19 +8,7 @@
  */
     .file   "entry.S"
 #include "nanobench.h"
-
-/* Saves x1 and x3..x31 into the frame at sp (x2 is stored by the caller). */
-.macro SAVE_REGS
-    .irp r, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
-    sw      x\r, (\r * 4)(sp)
-    .endr
-.endm
-
-.macro RESTORE_REGS
-    .irp r, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
-    lw      x\r, (\r * 4)(sp)
-    .endr
-.endm
+#include "asm.h"
 
 /*
  * The trap vector (stvec, direct mode). Every exception of S and U lands here; nanobench

@@ -13,18 +13,7 @@
 /* Name the file in the symbol table; otherwise gas records a random temporary name there. */
     .file   "entry.S"
 #include "frame.h"
-
-/* x1 and x3..x31 in and out of the frame at sp; sp (x2) is handled by the caller. */
-.macro SAVE_REGS
-    .irp r, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
-    sw      x\r, (\r * 4)(sp)
-    .endr
-.endm
-.macro RESTORE_REGS
-    .irp r, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
-    lw      x\r, (\r * 4)(sp)
-    .endr
-.endm
+#include "asm.h"
 
 #ifndef BZ_NATIVE
 /*
@@ -106,13 +95,8 @@ boot_stack_top:
 /* The builder zero-fills past the file image, but a kernel should not depend on it. */
     .text
 zero_bss:
-    la      t0, __bss_start
-    la      t1, __bss_end
-1:  bgeu    t0, t1, 2f
-    sw      zero, 0(t0)
-    addi    t0, t0, 4
-    j       1b
-2:  ret
+    ZERO_BSS
+    ret
 
 trap_init:
     la      t0, trap_entry

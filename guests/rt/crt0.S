@@ -7,27 +7,19 @@
 
 /* Name the file in the symbol table; otherwise gas records a random temporary name there. */
     .file   "crt0.S"
+#include "asm.h"
+
     .section .text.init, "ax", @progbits
     .globl _start
 _start:
-    /* gp must be set before relaxation may use it, so this load itself must not relax. */
-    .option push
-    .option norelax
-    la      gp, __global_pointer$
-    .option pop
+    SET_GP
     bnez    a0, park                /* single-hart guests: only hart 0 runs */
     la      sp, __stack_top
     mv      s0, a0
     mv      s1, a1
 
     /* Zero .bss ourselves: a loader need not (and a reset leaves RAM as it was). */
-    la      t0, __bss_start
-    la      t1, __bss_end
-1:  bgeu    t0, t1, 2f
-    sw      zero, 0(t0)
-    addi    t0, t0, 4
-    j       1b
-2:
+    ZERO_BSS
     la      t0, rt_trap_vector
     csrw    mtvec, t0
 #ifdef RT_COUNT

@@ -7,23 +7,17 @@
  * returned nonzero).
  */
     .file   "sstart.S"
+#include "asm.h"
+
     .section .text.init, "ax", @progbits
     .globl _start
 _start:
-    .option push
-    .option norelax
-    la      gp, __global_pointer$
-    .option pop
+    SET_GP
     la      sp, __stack_top
     mv      s0, a0
     mv      s1, a1
-    la      t0, __bss_start
-    la      t1, __bss_end
-1:  bgeu    t0, t1, 2f
-    sw      zero, 0(t0)
-    addi    t0, t0, 4
-    j       1b
-2:  la      t0, supervisor_trap
+    ZERO_BSS
+    la      t0, supervisor_trap
     csrw    stvec, t0
     csrw    sscratch, zero
     call    rt_init

@@ -8,18 +8,7 @@
 /* Name the file in the symbol table; otherwise gas records a random temporary name there. */
     .file   "entry.S"
 #include "traps.h"
-
-/* x1 and x3..x31 in and out of the frame at sp; sp (x2) is handled by the caller. */
-.macro SAVE_REGS
-    .irp r, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
-    sw      x\r, (\r * 4)(sp)
-    .endr
-.endm
-.macro RESTORE_REGS
-    .irp r, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
-    lw      x\r, (\r * 4)(sp)
-    .endr
-.endm
+#include "asm.h"
 
 /* The callee-saved state of the upper mode while a lower mode runs: ra, sp, s0..s11. */
 .macro SAVE_CTX base
