@@ -463,3 +463,47 @@ Deno.test("jit: a loop with two ways in (irreducible) runs as the interpreter ru
   assert.ok(a1 > 3000);
   assert.ok(stats.blocks >= 1);
 });
+
+Deno.test("jit: a loop entered in its middle runs whole in the function of its entry", () => {
+  // f enters its loop at M, in the middle (as compilers lay out loops). The first calls
+  // go round once only, so when M turns hot the block from T's fall-through on, which
+  // runs into M, has not run yet. Split at M, that block leads back to M: M's function
+  // holds the loop, J's way too, and a call takes four functions (the caller's trace,
+  // M's loop, the return, the caller again) instead of leaving the loop at J each time.
+  const { a1, stats } = profiled(`
+    li s0, 2000
+    li a1, 0
+    li a2, -1
+  outer:
+    li a0, 1
+    li t4, 1990
+    blt s0, t4, many
+    j call
+  many:
+    li a0, 9
+  call:
+    jal ra, f
+    addi s0, s0, -1
+    bnez s0, outer
+    j end
+  f:
+    li t0, 0
+    blt zero, a0, M
+    j out
+  T:
+    beq t0, a2, out
+    addi a1, a1, 2
+  M:
+    addi t0, t0, 1
+    andi t3, t0, 1
+    bnez t3, J
+    addi a1, a1, 3
+  J:
+    blt t0, a0, T
+  out:
+    ret
+  end:
+  `);
+  assert.equal(a1, 1989 * (4 * 3 + 8 * 2)); // 11 calls go round once, adding nothing
+  assert.ok(stats.executions <= 4 * 2000, `executions ${stats.executions}`);
+});

@@ -329,11 +329,16 @@ interface Insn {
   len: number;
 }
 
-/** One block of a trace: its instructions, and whether a straddling instruction follows. */
+/**
+ * One block of a trace: its instructions, and whether a straddling instruction follows.
+ * A block that runs into the function's entry address is cut there (`split`): for the
+ * interpreter the two are one block, so control goes on with no event check between.
+ */
 interface BlockInfo {
   start: number;
   insns: Insn[];
   straddle: boolean;
+  split: boolean;
 }
 
 /** What trace functions close over, in the order `TranslationCache.translate` passes it. */
@@ -376,15 +381,19 @@ export interface TraceSource {
   exitPcs: number[];
 }
 
-/** Decodes the block at virtual `p` of the page with decode page `dp` and RAM base `base`. */
-function decodeBlock(h: Hart, dp: Int32Array, base: number, p: number): BlockInfo {
+/**
+ * Decodes the block at virtual `p` of the page with decode page `dp` and RAM base `base`,
+ * cut before virtual `entry` (the function's entry address) if it runs into it.
+ */
+function decodeBlock(h: Hart, dp: Int32Array, base: number, p: number, entry: number): BlockInfo {
   const start = p;
   const insns: Insn[] = [];
   for (;;) {
+    if (p === entry && insns.length > 0) return { start, insns, straddle: false, split: true };
     const slot = p & 0xffe;
     // A 4-byte instruction straddling the page is run by the dispatcher's stepper.
     if (slot === 0xffe && isWide(h.bus.u16[(base | 0xffe) >> 1])) {
-      return { start, insns, straddle: true };
+      return { start, insns, straddle: true, split: false };
     }
     let w = dp[slot], imm = dp[slot + 1];
     if ((w & 255) === OP_DECODE) {
@@ -396,7 +405,7 @@ function decodeBlock(h: Hart, dp: Int32Array, base: number, p: number): BlockInf
     const rd = (w >>> 8) & 63, rs1 = (w >>> 14) & 63, rs2 = (w >>> 20) & 63;
     insns.push({ op, rd, rs1, rs2, imm, pc: p, len });
     if (op === OP_ILLEGAL || endsBlock(INSNS[op - 1]) || (w >>> PACK_END) & 1) {
-      return { start, insns, straddle: false };
+      return { start, insns, straddle: false, split: false };
     }
     p = (p + len) | 0;
   }
@@ -406,6 +415,7 @@ function decodeBlock(h: Hart, dp: Int32Array, base: number, p: number): BlockInf
 function predicted(b: BlockInfo): number | null {
   const last = b.insns[b.insns.length - 1];
   if (!last || last.op === OP_ILLEGAL || b.straddle) return null;
+  if (b.split) return (last.pc + last.len) | 0;
   const d = INSNS[last.op - 1];
   const target = (last.pc + last.imm) | 0;
   if (d.sem.kind === "branch") return target <= last.pc ? target : (last.pc + last.len) | 0;
@@ -466,16 +476,20 @@ export function traceSource(h: Hart, pc: number, ro: number, profile: Profile = 
   const decoded = new Map<number, BlockInfo>();
   const block = (p: number) => {
     let b = decoded.get(p);
-    if (b === undefined) decoded.set(p, b = decodeBlock(h, dp, base, p));
+    if (b === undefined) decoded.set(p, b = decodeBlock(h, dp, base, p, pc));
     return b;
   };
   const onPage = (t: number) => ((t ^ pc) >>> 12) === 0 && (t & 1) === 0;
-  /** Where control may go after `b` on this page: places seen, or blocks that have run. */
+  /**
+   * Where control may go after `b` on this page: places seen, blocks that have run, and
+   * the likely successor (a loop entered in its middle may not have gone round whole yet).
+   */
   const onward = (b: BlockInfo): number[] => {
     const j = indirectEnd(b);
     if (j) return targetsOf(base | (j.pc & 0xfff)).filter(onPage);
     if (endsInCall(b)) return [];
-    return successors(b).filter((t) => onPage(t) && ran(base | (t & 0xfff)));
+    const likely = predicted(b);
+    return successors(b).filter((t) => onPage(t) && (t === likely || ran(base | (t & 0xfff))));
   };
   /** Blocks reachable from `pc` through `onward` for which `keep` holds, breadth first. */
   const reach = (keep: (p: number) => boolean, budget: number): BlockInfo[] => {
@@ -749,7 +763,7 @@ function generate(
         // Rewritten code: leave at once. Inside a block this is no block boundary for the
         // interpreter (midBlock: no event check); after its page's last instruction it is.
         afterStore: `if (h.smc !== 0) { h.smc = 0;
-          ${k === n - 1 && !b.straddle ? "" : "h.midBlock = true;"}
+          ${k === n - 1 && !b.straddle && !b.split ? "" : "h.midBlock = true;"}
           ${leave(`${npc}`, `cnt + ${k + 1}`, `${EXIT_OTHER}`)} }`,
       };
       return insnCode(d, c);
@@ -762,6 +776,9 @@ function generate(
       code.push(
         b.straddle
           ? `h.midBlock = true; ${leave(`${npc}`, `cnt + ${n}`, `${EXIT_OTHER}`)}`
+          : b.split
+          // Into the entry block, which the interpreter runs as part of this one.
+          ? `cnt += ${n}; t = ${npc}; continue L${rpo.get(npc)};`
           : `cnt += ${n}; ${leave(`${npc}`, "cnt", `${exitIndex(npc)}`)}`,
       );
     }
