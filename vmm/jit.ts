@@ -23,6 +23,13 @@ export function buildJit(
 ): { run: RunFn; cache: TranslationCache } {
   const step = stepper();
   const stats = cache.stats;
+  /**
+   * Counts kept here while the engine runs, added to `stats` when it returns: the host's
+   * optimized code for the loop then touches no object whose shape may change (the stats
+   * object's does, as a count outgrows a small integer), which would throw it back to
+   * unoptimized code each time that path was taken.
+   */
+  let executions = 0, chainHits = 0, jumpCacheHits = 0;
   const { jcTag, jcCtx, jcBlock } = cache;
   const { ftag, foff } = h;
   /**
@@ -88,7 +95,7 @@ export function buildJit(
     if (prev !== null && exit >= 0) {
       const s: Block | null = prev.succ[exit];
       if (s !== null && s.valid && s.pc === pc) {
-        stats.chainHits++;
+        chainHits++;
         return s;
       }
     }
@@ -99,7 +106,7 @@ export function buildJit(
     const jb: Block | null = jcBlock[j];
     if (jcTag[j] === pc && jcCtx[j] === h.fctx && jb !== null && jb.valid) {
       b = jb;
-      stats.jumpCacheHits++;
+      jumpCacheHits++;
       // The interpreter looks the page up in the fetch TLB here, and a miss refills it
       // (and costs time under two-stage translation): so must the JIT, or the engines'
       // clocks drift apart. The jump cache is emptied on every flush, so the refill
@@ -140,8 +147,7 @@ export function buildJit(
   };
   // One loop, so the host's compiler has a single place to enter it on the stack.
   const run = (h: Hart): void => {
-    let prev: Block | null = null, exit = EXIT_OTHER, executions = 0, chainHits = 0;
-    let jumpCacheHits = 0;
+    let prev: Block | null = null, exit = EXIT_OTHER;
     for (;;) {
       // Fast path: follow a chain link while no event is due. A chained exit is never an
       // exception or a mid-block exit (those return EXIT_OTHER), and links to dropped
@@ -174,10 +180,6 @@ export function buildJit(
           continue;
         }
       }
-      stats.executions += executions;
-      stats.chainHits += chainHits;
-      stats.jumpCacheHits += jumpCacheHits;
-      executions = chainHits = jumpCacheHits = 0;
       const b = enter(h, prev, exit);
       if (b === undefined) break;
       prev = b;
@@ -188,6 +190,10 @@ export function buildJit(
       executions++;
       exit = b.fn();
     }
+    stats.executions += executions;
+    stats.chainHits += chainHits;
+    stats.jumpCacheHits += jumpCacheHits;
+    executions = chainHits = jumpCacheHits = 0;
     // Stopped by the host (or a device during a block): nothing is left to take.
     h.exc = 0;
   };
