@@ -692,8 +692,15 @@ function generate(
     const k = exitPcs.indexOf(target);
     return k >= 0 ? k : exitPcs.push(target) - 1;
   };
-  const leave = (pcExpr: string, retired: string, code: string) =>
-    `${pcExpr === "t" ? "" : `t = ${pcExpr};`} ${retired === "cnt" ? "" : `cnt = ${retired};`}
+  /**
+   * Out of the function to `pcExpr`, `extra` instructions past the count, with exit code
+   * `code`. A way out that has not been taken yet must hold no arithmetic: V8's optimized
+   * code has no type feedback for it there and would fall back to unoptimized code the
+   * first time it is taken (a load's TLB miss, say). So it only sets constants, and the
+   * epilogue (taken by every exit) adds them up.
+   */
+  const leave = (pcExpr: string, extra: number, code: string) =>
+    `${pcExpr === "t" ? "" : `t = ${pcExpr};`} ${extra === 0 ? "" : `K = ${extra};`}
     X = ${code}; break trace;`;
   /** From block `from` on to block `s` (the next pc in `t`, the count updated). */
   const jump = (from: number, s: number, exit: string): string => {
@@ -702,7 +709,7 @@ function generate(
       : merge(s)
       ? `break B${rpo.get(s)};`
       : tree(s);
-    return `if (base + cnt >= limit) { ${leave("t", "cnt", exit)} } ${go}`;
+    return `if (base + cnt >= limit) { ${leave("t", 0, exit)} } ${go}`;
   };
   const body = (p: number): string => {
     const b = nodes.get(p)!;
@@ -710,11 +717,11 @@ function generate(
     const out = edges.get(p)!;
     /** On to the block at static target `s` (in `t`), or out by its chainable exit. */
     const onTo = (s: number) =>
-      out.includes(s) ? jump(p, s, `${exitIndex(s)}`) : leave("t", "cnt", `${exitIndex(s)}`);
+      out.includes(s) ? jump(p, s, `${exitIndex(s)}`) : leave("t", 0, `${exitIndex(s)}`);
     const code = b.insns.map((i, k) => {
       const npc = (i.pc + i.len) | 0;
       if (i.op === OP_ILLEGAL) {
-        return `h.raise(2, ${i.imm}); ${leave(`${i.pc}`, `cnt + ${k}`, `${EXIT_OTHER}`)}`;
+        return `h.raise(2, ${i.imm}); ${leave(`${i.pc}`, k, `${EXIT_OTHER}`)}`;
       }
       const d = INSNS[i.op - 1];
       const c: Control = {
@@ -742,11 +749,11 @@ function generate(
               switch (t) { ${cases.join("\n")} ${seen.join(" ")} ${seen.length ? "break;" : ""}
               default: if (((t ^ ${head}) >>> 12) === 0) {
                 missed(${(headRo & ~0xfff) | (j.pc & 0xfff)}, t, ${headRo}); } }
-              ${leave("t", "cnt", `${EXIT_OTHER}`)}`;
+              ${leave("t", 0, `${EXIT_OTHER}`)}`;
           }
           return `t = ${pcExpr}; cnt += ${n};
             ${successors(b).map((s) => `if (t === ${s}) { ${onTo(s)} }`).join(" ")}
-            ${leave("t", "cnt", `${EXIT_OTHER}`)}`;
+            ${leave("t", 0, `${EXIT_OTHER}`)}`;
         },
         // A conditional branch: straight to each of its two targets.
         branch: (cond) => {
@@ -754,8 +761,8 @@ function generate(
           return `cnt += ${n}; if (${cond}) { t = ${taken}; ${onTo(taken)} }
             else { t = ${fall}; ${onTo(fall)} }`;
         },
-        raise: leave(`${i.pc}`, `cnt + ${k}`, `${EXIT_OTHER}`),
-        memSlow: leave(`${i.pc}`, `cnt + ${k}`, `${EXIT_STEP}`),
+        raise: leave(`${i.pc}`, k, `${EXIT_OTHER}`),
+        memSlow: leave(`${i.pc}`, k, `${EXIT_STEP}`),
         flush: `h.retired = base + cnt + ${k};`,
         reload: "dctx = h.dctx; limit = h.nextEvent - h.overhead;",
         spill: wb,
@@ -764,7 +771,7 @@ function generate(
         // interpreter (midBlock: no event check); after its page's last instruction it is.
         afterStore: `if (h.smc !== 0) { h.smc = 0;
           ${k === n - 1 && !b.straddle && !b.split ? "" : "h.midBlock = true;"}
-          ${leave(`${npc}`, `cnt + ${k + 1}`, `${EXIT_OTHER}`)} }`,
+          ${leave(`${npc}`, k + 1, `${EXIT_OTHER}`)} }`,
       };
       return insnCode(d, c);
     });
@@ -774,12 +781,10 @@ function generate(
       // a straddling instruction (where the interpreter's block goes on: midBlock).
       const npc = last ? (last.pc + last.len) | 0 : b.start;
       code.push(
-        b.straddle
-          ? `h.midBlock = true; ${leave(`${npc}`, `cnt + ${n}`, `${EXIT_OTHER}`)}`
-          : b.split
+        b.straddle ? `h.midBlock = true; ${leave(`${npc}`, n, `${EXIT_OTHER}`)}` : b.split
           // Into the entry block, which the interpreter runs as part of this one.
           ? `cnt += ${n}; t = ${npc}; continue L${rpo.get(npc)};`
-          : `cnt += ${n}; ${leave(`${npc}`, "cnt", `${exitIndex(npc)}`)}`,
+          : `cnt += ${n}; ${leave(`${npc}`, 0, `${exitIndex(npc)}`)}`,
       );
     }
     return code.join("\n");
@@ -799,9 +804,10 @@ function generate(
   return `return function trace_${(head >>> 0).toString(16)}() {
     const ${CLOSED_OVER.map((name) => `${name} = ${name}$`).join(", ")};
     const base = h.retired;
-    let dctx = h.dctx, limit = h.nextEvent - h.overhead, v = 0, a = 0, t = 0, cnt = 0, X = 0;
+    let dctx = h.dctx, limit = h.nextEvent - h.overhead, v = 0, a = 0, t = 0, cnt = 0, K = 0;
+    let X = 0;
     ${decl ? `let ${decl};` : ""}
     trace: { ${tree(head)} }
-    ${wb} h.retired = base + cnt; h.pc = t; return X;
+    ${wb} h.retired = base + cnt + K; h.pc = t; return X;
   };`;
 }
