@@ -24,10 +24,10 @@ export function buildJit(
   const step = stepper();
   const stats = cache.stats;
   /**
-   * Counts kept here while the engine runs, added to `stats` when it returns: the host's
-   * optimized code for the loop then touches no object whose shape may change (the stats
-   * object's does, as a count outgrows a small integer), which would throw it back to
-   * unoptimized code each time that path was taken.
+   * Counts of the slow path (the fast path's are locals of `run`), added to `stats` when
+   * the engine returns: the host's optimized code for the loop then touches no object
+   * whose shape may change (the stats object's does, as a count outgrows a small
+   * integer), which threw it back to unoptimized code each time that path was taken.
    */
   let executions = 0, chainHits = 0, jumpCacheHits = 0;
   const { jcTag, jcCtx, jcBlock } = cache;
@@ -147,7 +147,7 @@ export function buildJit(
   };
   // One loop, so the host's compiler has a single place to enter it on the stack.
   const run = (h: Hart): void => {
-    let prev: Block | null = null, exit = EXIT_OTHER;
+    let prev: Block | null = null, exit = EXIT_OTHER, chained = 0, jumped = 0;
     for (;;) {
       // Fast path: follow a chain link while no event is due. A chained exit is never an
       // exception or a mid-block exit (those return EXIT_OTHER), and links to dropped
@@ -156,8 +156,7 @@ export function buildJit(
         const s: Block | null = prev!.succ[exit];
         if (s !== null && h.retired < h.nextEvent - h.overhead) {
           prev = s;
-          executions++;
-          chainHits++;
+          chained++;
           exit = s.fn();
           continue;
         }
@@ -174,8 +173,7 @@ export function buildJit(
           ftag[(pc >>> 12) & TLB_MASK] === ((pc >>> 12) | h.fctx)
         ) {
           prev = jb;
-          executions++;
-          jumpCacheHits++;
+          jumped++;
           exit = jb.fn();
           continue;
         }
@@ -190,9 +188,9 @@ export function buildJit(
       executions++;
       exit = b.fn();
     }
-    stats.executions += executions;
-    stats.chainHits += chainHits;
-    stats.jumpCacheHits += jumpCacheHits;
+    stats.executions += executions + chained + jumped;
+    stats.chainHits += chainHits + chained;
+    stats.jumpCacheHits += jumpCacheHits + jumped;
     executions = chainHits = jumpCacheHits = 0;
     // Stopped by the host (or a device during a block): nothing is left to take.
     h.exc = 0;
