@@ -25,9 +25,9 @@ export function buildJit(
   const stats = cache.stats;
   /**
    * Counts of the slow path (the fast path's are locals of `run`), added to `stats` when
-   * the engine returns: the host's optimized code for the loop then touches no object
-   * whose shape may change (the stats object's does, as a count outgrows a small
-   * integer), which threw it back to unoptimized code each time that path was taken.
+   * the engine returns. Added to `stats` inside the loop, they threw V8's optimized code
+   * for it back to unoptimized code again and again (a deopt for want of type feedback at
+   * the stats object, 17 times in one run of `sort`).
    */
   let executions = 0, chainHits = 0, jumpCacheHits = 0;
   const { jcTag, jcCtx, jcBlock } = cache;

@@ -459,9 +459,10 @@ export interface Profile {
 
 /**
  * Decodes the code entered at virtual `pc` (RAM offset `ro`) and generates its function.
- * When blocks that have run (and the places indirect jumps went) lead from `pc` back to
- * it on its page, not through calls, the function holds those loops: every block on a
- * way round, up to MAX_REGION_INSNS instructions. A block looping on itself alone stays
+ * When blocks that have run or are likely next (and the places indirect jumps went) lead
+ * from `pc` back to it on its page, not through calls, the function holds those loops:
+ * every block on a way round, up to MAX_REGION_INSNS instructions (a block running into
+ * `pc` counts as leading back to it). A block looping on itself alone stays
  * out (a function of its own): the host compiles a lone loop better than one nested in
  * another. Otherwise the function is a trace: the block at `pc` and its likely successors
  * on the page (a backward branch is taken, a forward one not; up to MAX_TRACE_BLOCKS),
