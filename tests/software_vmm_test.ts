@@ -248,6 +248,25 @@ Deno.test("trap: a shadow pool too small for the guest is emptied and refilled, 
   assert.ok(v.m.vmm!.shadow.stats.resets >= 1);
 });
 
+Deno.test("trap: reading the PMP keeps the shadows; writing it drops them", () => {
+  const pmp = (reads: number, writes: number) => `
+  li t0, -1
+  csrw pmpaddr0, t0
+  li t0, 0x1f
+  csrw pmpcfg0, t0
+${"  csrr s0, pmpcfg0\n  csrr s1, pmpaddr0\n".repeat(reads)}${
+    "  csrw pmpaddr1, zero\n".repeat(writes)
+  }${pass}`;
+  const resets = (src: string) => {
+    const v = run(image(src), "trap");
+    assert.deepEqual(v.o, { kind: "exit", code: 0 });
+    return v.m.vmm!.shadow.stats.resets;
+  };
+  const base = resets(pmp(0, 0));
+  assert.equal(resets(pmp(5, 0)), base);
+  assert.equal(resets(pmp(0, 3)), base + 3);
+});
+
 // ---- whole guests -------------------------------------------------------------------
 
 const BARE_GUESTS = ["hello", "traps", "checksum", "sort", "sieve", "matmul", "bytecode"];
@@ -316,6 +335,11 @@ ${pass}`;
   assert.equal(m.hart.x[18], 5, "load access fault");
   assert.equal(m.hart.x[19] >>> 0, 0x80100000);
   assert.equal(m.hart.x[9], 0, "the load did not complete");
+  // Nor can its devices: DMA (the path a virtio disk takes) stops at the guest's RAM too.
+  const end = 0x80000000 + (1 << 20);
+  assert.equal(m.bus.write(end, new Uint8Array(4).fill(0xff)), false);
+  assert.equal(m.bus.read(end - 4, new Uint8Array(8)), false);
+  assert.equal(m.bus.write(end - 4, new Uint8Array(4)), true);
 });
 
 Deno.test("bt: indirect jumps in translated kernel code cost a lookup, the same under both engines", () => {

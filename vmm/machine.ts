@@ -207,6 +207,7 @@ export class Machine implements HartHost {
     }
     this.ramSize = ramSize;
     this.bus = new Bus(map.RAM_BASE, ramSize + pool * 4096, opts.ramBacking);
+    this.bus.dmaSize = ramSize; // the shadow pool past it is the VMM's own
     this.hosted = opts.hosted;
     this.hart = new Hart(this.bus, 0, this);
     const hart = this.hart;

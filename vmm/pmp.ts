@@ -21,6 +21,8 @@ export class Pmp {
   readonly cfg = new Uint8Array(PMP_ENTRIES);
   /** pmpaddrN (physical address bits 33:2). */
   readonly addr = new Float64Array(PMP_ENTRIES);
+  /** Writes to the PMP CSRs so far (a VMM watching the guest's PMP compares it). */
+  writes = 0;
   /** Whether any entry is locked (then M-mode is checked too). */
   private locked = false;
   /**
@@ -39,6 +41,7 @@ export class Pmp {
 
   /** Writes pmpcfgN; locked entries keep their value; R=0,W=1 is reserved (W is cleared). */
   writeCfg(n: number, v: number): void {
+    this.writes++;
     if (n >= PMP_ENTRIES / 4) return;
     for (let k = 0; k < 4; k++) {
       const i = 4 * n + k;
@@ -58,6 +61,7 @@ export class Pmp {
 
   /** Writes pmpaddrN unless it is locked (directly, or as the base of a locked TOR entry). */
   writeAddr(n: number, v: number): void {
+    this.writes++;
     if (n >= PMP_ENTRIES || (this.cfg[n] & L)) return;
     const next = this.cfg[n + 1];
     if (n + 1 < PMP_ENTRIES && (next & L) && ((next >> A_SHIFT) & 3) === TOR) return;

@@ -175,7 +175,7 @@ export class SoftwareVmm {
     switch (cause) {
       case CAUSE.ILLEGAL:
         // Counted as "priv", or as "reflect" when the guest itself must take the trap.
-        this.emulate(tval === 0 ? h.insnBitsAt(h.pc) : tval, "priv");
+        this.emulate(tval === 0 ? h.insnBitsAt(h.pc) : tval);
         break;
       case CAUSE.FETCH_PAGE:
         this.pageFault(ACC_FETCH, tval);
@@ -214,7 +214,7 @@ export class SoftwareVmm {
     this.stats.callouts++;
     this.syncIn();
     this.inCallout = true;
-    this.emulate(bits, "priv");
+    this.emulate(bits);
     this.after();
     this.inCallout = false;
     const rd = (bits >>> 7) & 31;
@@ -234,21 +234,19 @@ export class SoftwareVmm {
   // ---- emulation ----------------------------------------------------------------------
 
   /**
-   * Emulates the instruction `bits` at the virtual pc on the virtual hart. `why` is the exit
-   * reported for it (none: already reported); when the guest must take a trap for it, the
+   * Emulates the instruction `bits` at the virtual pc on the virtual hart, reported as a
+   * privileged-instruction exit (or call-out); when the guest must take a trap for it, the
    * exit or call-out is a reflection.
    */
-  private emulate(bits: number, why?: "priv"): void {
+  private emulate(bits: number): void {
     const vh = this.vh, pc = vh.pc;
-    const retired = vh.retired;
+    const retired = vh.retired, pmpWrites = vh.pmp.writes;
     this.stats.emulated++;
     stepBits(vh, bits, pc);
     vh.retired = retired;
-    if (why !== undefined) {
-      const reflect = vh.exc !== 0;
-      if (this.inCallout) this.o.report?.callout(reflect ? "reflect" : "insn", pc);
-      else this.report(reflect ? "reflect" : why, pc);
-    }
+    const reflect = vh.exc !== 0;
+    if (this.inCallout) this.o.report?.callout(reflect ? "reflect" : "insn", pc);
+    else this.report(reflect ? "reflect" : "priv", pc);
     if (vh.exc !== 0) {
       this.stats.reflected++;
       vh.takeException();
@@ -256,9 +254,8 @@ export class SoftwareVmm {
       // The trap path never retires it on the real hart; the guest's instret still counts it.
       vh.instretOffset += 1n;
     }
-    // A change to the guest's PMP changes what every shadow may map.
-    const csr = bits >>> 20, f3 = (bits >>> 12) & 7;
-    if ((bits & 0x7f) === 0x73 && f3 !== 0 && f3 !== 4 && csr >= 0x3a0 && csr <= 0x3ef) {
+    // A write to the guest's PMP changes what every shadow may map (a read changes nothing).
+    if (vh.pmp.writes !== pmpWrites) {
       this.shadow.reset();
       this.translated.clear();
     }
@@ -269,7 +266,7 @@ export class SoftwareVmm {
     const h = this.h, vh = this.vh;
     if (this.emulateData && acc !== ACC_FETCH) {
       // Machine mode with MPRV: loads and stores translate as a lower mode, fetches do not.
-      return this.emulate(h.insnBitsAt(h.pc), "priv");
+      return this.emulate(h.insnBitsAt(h.pc));
     }
     const pa = this.walk.run(va, acc);
     if (vh.exc !== 0) {
@@ -278,19 +275,15 @@ export class SoftwareVmm {
       return vh.takeException();
     }
     const priv = acc === ACC_FETCH ? vh.priv : dataPriv(vh);
-    const ram = h.bus.ramOffset(pa, 1) >= 0;
-    const dev = h.bus.device(pa);
-    if ((!ram && dev === undefined) || !pmpAllowsPage(vh, pa, acc, priv)) {
-      if (!ram && dev === undefined) {
-        // Nothing behind the guest-physical address: an access fault, as on the board.
-        this.report("fault", pa);
-        this.stats.reflected++;
-        vh.raise(ACCESS_FAULT[acc], va);
-        return vh.takeException();
-      }
-      // PMP finer than a page: this one access is emulated, the page stays unmapped.
-      return this.emulate(h.insnBitsAt(h.pc), "priv");
+    if (h.bus.ramOffset(pa, 1) < 0 && h.bus.device(pa) === undefined) {
+      // Nothing behind the guest-physical address: an access fault, as on the board.
+      this.report("fault", pa);
+      this.stats.reflected++;
+      vh.raise(ACCESS_FAULT[acc], va);
+      return vh.takeException();
     }
+    // PMP finer than a page: this one access is emulated, the page stays unmapped.
+    if (!pmpAllowsPage(vh, pa, acc, priv)) return this.emulate(h.insnBitsAt(h.pc));
     this.report("shadow", va);
     this.stats.hiddenFaults++;
     if (!this.shadow.fill(this.slot, va, pa, this.permissions(pa), this.walk)) {
