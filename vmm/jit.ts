@@ -14,7 +14,7 @@ import { endsBlock, INSNS } from "./insns.ts";
 import { stepper } from "./stepper.ts";
 import { type Hart, NO_PAGE, TLB_MASK } from "./hart.ts";
 import type { RunFn } from "./interpreter.ts";
-import { type Block, EXIT_OTHER, EXIT_STEP, TranslationCache } from "./translator.ts";
+import { type Block, EXIT_OTHER, EXIT_STEP, JC_SIZE, TranslationCache } from "./translator.ts";
 
 /** Builds the translating engine for hart `h`, with its own translation cache. */
 export function buildJit(
@@ -33,8 +33,9 @@ export function buildJit(
   const { jcTag, jcCtx, jcBlock } = cache;
   const { ftag, foff } = h;
   /**
-   * Runs the block at `pc` (RAM offset `ro`) with the stepper: instructions come from the decode page, as the interpreter takes them, so a
-   * store rewriting a later instruction of the block takes effect.
+   * Runs the block at `pc` (RAM offset `ro`) with the stepper: instructions come from the
+   * decode page, as the interpreter takes them, so a store rewriting a later instruction
+   * of the block takes effect.
    */
   const stepBlock = (h: Hart, pc: number, ro: number): void => {
     let dp = h.decodePages[ro >>> 12];
@@ -66,6 +67,14 @@ export function buildJit(
       p = h.pc;
     }
   };
+  /** After stepping: nothing to run (null), or the exception taken, or the host stopped. */
+  const settle = (h: Hart): null | undefined =>
+    h.exc === 0 ? null : h.stop !== 0 ? undefined : (h.takeException(), null);
+  /** The jump cache's block for virtual `pc` in the current fetch context, if any. */
+  const cached = (h: Hart, pc: number): Block | null => {
+    const j = (pc >>> 1) & (JC_SIZE - 1), jb = jcBlock[j];
+    return jcTag[j] === pc && jcCtx[j] === h.fctx && jb !== null && jb.valid ? jb : null;
+  };
   /**
    * Everything but a chain link: events, the jump cache, the fetch TLB, translation or
    * stepping, linking. Returns the block to run; null when there is none to run now (a
@@ -77,7 +86,7 @@ export function buildJit(
       // Left before a load or store that takes its slow path: the rest of the block (on
       // the trace's page) is stepped, with no event check first, as the interpreter would.
       stepBlock(h, h.pc | 0, (prev.ro & ~0xfff) | (h.pc & 0xfff));
-      return h.exc === 0 ? null : h.stop !== 0 ? undefined : (h.takeException(), null);
+      return settle(h);
     }
     if (exit < 0 && h.exc !== 0) {
       if (h.stop !== 0) return undefined;
@@ -102,9 +111,8 @@ export function buildJit(
     let b: Block;
     // The jump cache first: it is keyed by virtual pc and fetch context and emptied
     // whenever translations change, so a hit needs no fetch-TLB lookup.
-    const j: number = (pc >>> 1) & 1023;
-    const jb: Block | null = jcBlock[j];
-    if (jcTag[j] === pc && jcCtx[j] === h.fctx && jb !== null && jb.valid) {
+    const jb = cached(h, pc);
+    if (jb !== null) {
       b = jb;
       jumpCacheHits++;
       // The interpreter looks the page up in the fetch TLB here, and a miss refills it
@@ -121,7 +129,7 @@ export function buildJit(
         ro = (pc + foff[t]) | 0;
       } else {
         ro = h.fetchSlow(pc);
-        if (h.exc !== 0) return h.stop !== 0 ? undefined : (h.takeException(), null);
+        if (h.exc !== 0) return settle(h);
       }
       // Translated code holds virtual addresses (auipc, links): it fits one pc only.
       const c: Block | undefined = cache.get(ro);
@@ -134,8 +142,9 @@ export function buildJit(
       } else {
         // Cold (or straddling): the block runs one instruction at a time, to its end.
         stepBlock(h, pc, ro);
-        return h.exc === 0 ? null : h.stop !== 0 ? undefined : (h.takeException(), null);
+        return settle(h);
       }
+      const j = (pc >>> 1) & (JC_SIZE - 1);
       jcTag[j] = pc;
       jcCtx[j] = h.fctx;
       jcBlock[j] = b;
@@ -166,12 +175,8 @@ export function buildJit(
         // A dynamic exit (jalr, a call-out): the jump cache, when the fetch TLB still
         // holds the page (on a miss, `enter` refills it as the interpreter would).
         const pc: number = h.pc | 0;
-        const j: number = (pc >>> 1) & 1023;
-        const jb: Block | null = jcBlock[j];
-        if (
-          jcTag[j] === pc && jcCtx[j] === h.fctx && jb !== null && jb.valid &&
-          ftag[(pc >>> 12) & TLB_MASK] === ((pc >>> 12) | h.fctx)
-        ) {
+        const jb = cached(h, pc);
+        if (jb !== null && ftag[(pc >>> 12) & TLB_MASK] === ((pc >>> 12) | h.fctx)) {
           prev = jb;
           jumped++;
           exit = jb.fn();

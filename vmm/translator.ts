@@ -107,7 +107,8 @@ export interface JitStats {
   sourceBytes: number;
 }
 
-const JC_SIZE = 1024;
+/** Entries in the jump cache (a power of two: indexed by pc bits). */
+export const JC_SIZE = 1024;
 
 /** A hart's translation cache. */
 export class TranslationCache {
@@ -193,7 +194,6 @@ export class TranslationCache {
     const b = this.byOffset.get(head);
     if (b === undefined) return;
     this.drop(b);
-    this.byPage.get(head >>> 12)?.delete(b);
     this.stats.retranslations++;
   };
 
@@ -204,7 +204,6 @@ export class TranslationCache {
     if (old !== undefined) {
       // The same bytes entered at another virtual address: the new translation replaces it.
       this.drop(old);
-      this.byPage.get(old.ro >>> 12)?.delete(old);
     }
     const t0 = performance.now();
     // What has run so far (stepped) is what the function is made of; with no warm-up there
@@ -265,7 +264,6 @@ export class TranslationCache {
         const h = this.h;
         h.trace?.record(h.now, h.pcpu, h.dom, h.vcpu, EV.invalidate, b.pc);
         this.drop(b);
-        set.delete(b);
         this.stats.invalidations++;
         this.h.smc = 1;
       }
@@ -302,6 +300,7 @@ export class TranslationCache {
   private drop(b: Block): void {
     b.valid = false;
     this.byOffset.delete(b.ro);
+    this.byPage.get(b.ro >>> 12)?.delete(b);
     for (const p of b.preds) {
       for (let k = 0; k < p.succ.length; k++) if (p.succ[k] === b) p.succ[k] = null;
     }
