@@ -7,13 +7,13 @@
  * Usage: deno task bench:demo [--repeat N]
  */
 
-import { parseArgs } from "node:util";
 import { loadSystemFile } from "../cli/system_file.ts";
 import { runPvSystem } from "../cli/system_run.ts";
 import type { Engine } from "../vmm/machine.ts";
+import { benchArgs, repeatCount } from "./options.ts";
 
-const { values } = parseArgs({ args: Deno.args, options: { repeat: { type: "string" } } });
-const repeat = Number(values.repeat ?? 5);
+const values = benchArgs("bench:demo", { repeat: { type: "string" } });
+const repeat = repeatCount("bench:demo", values.repeat, 5);
 const spec = loadSystemFile(new URL("../guests/demo.json", import.meta.url).pathname);
 
 function once(engine: Engine): number {

@@ -11,25 +11,19 @@
  * Usage: deno task bench [--repeat N] [--engine interp|jit] [--json]
  */
 
-import { parseArgs } from "node:util";
 import type { Engine } from "../vmm/machine.ts";
 import type { MipsJob, MipsResult } from "./mips_worker.ts";
 import { cpuTicks, stolenShare } from "./host_steal.ts";
+import { benchArgs, CPU_GUESTS, fail, repeatCount } from "./options.ts";
 
-const GUESTS = ["checksum", "sort", "sieve", "matmul", "bytecode"];
-
-const { values } = parseArgs({
-  args: Deno.args,
-  options: { repeat: { type: "string" }, engine: { type: "string" }, json: { type: "boolean" } },
+const values = benchArgs("bench", {
+  repeat: { type: "string" },
+  engine: { type: "string" },
+  json: { type: "boolean" },
 });
-const repeat = Number(values.repeat ?? 1);
-if (!Number.isInteger(repeat) || repeat < 1) {
-  console.error(`bench: --repeat must be a positive integer, not ${values.repeat}`);
-  Deno.exit(2);
-}
+const repeat = repeatCount("bench", values.repeat, 1);
 if (values.engine !== undefined && values.engine !== "interp" && values.engine !== "jit") {
-  console.error(`bench: --engine must be interp or jit, not ${values.engine}`);
-  Deno.exit(2);
+  fail("bench", `--engine must be interp or jit, not ${values.engine}`);
 }
 const engines: Engine[] = values.engine ? [values.engine as Engine] : ["interp", "jit"];
 
@@ -64,7 +58,7 @@ interface Row {
 
 const rows: Row[] = [];
 for (const engine of engines) {
-  for (const guest of GUESTS) {
+  for (const guest of CPU_GUESTS) {
     let best: MipsResult | null = null, stolen: number | null = null;
     for (let r = 0; r < repeat; r++) {
       const t0 = cpuTicks();

@@ -13,22 +13,21 @@
  * Usage: deno task bench:techniques [--repeat N] [--json]
  */
 
-import { parseArgs } from "node:util";
 import { Machine } from "../vmm/machine.ts";
 import type { SoftTechnique } from "../vmm/software_vmm.ts";
 import { Hypervisor } from "../kernel/hypervisor.ts";
 import { Dom0 } from "../dom0/dom0.ts";
 import type { DomainMode } from "../kernel/domain.ts";
 import type { HwPaging } from "../vmm/hw_shadow.ts";
+import { benchArgs, CPU_GUESTS, repeatCount } from "./options.ts";
 
-const GUESTS = ["checksum", "sort", "sieve", "matmul", "bytecode"];
 const TECHNIQUES: (SoftTechnique | "bare")[] = ["bare", "trap", "bt"];
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: { repeat: { type: "string" }, json: { type: "boolean" } },
+const values = benchArgs("bench:techniques", {
+  repeat: { type: "string" },
+  json: { type: "boolean" },
 });
-const repeat = Number(values.repeat ?? 3);
+const repeat = repeatCount("bench:techniques", values.repeat, 3);
 
 function seconds(name: string, t: SoftTechnique | "bare"): number {
   const image = Deno.readFileSync(new URL(`../guests/images/${name}.elf`, import.meta.url));
@@ -47,9 +46,9 @@ function seconds(name: string, t: SoftTechnique | "bare"): number {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-for (const g of GUESTS) for (const t of TECHNIQUES) seconds(g, t); // warm-up
+for (const g of CPU_GUESTS) for (const t of TECHNIQUES) seconds(g, t); // warm-up
 const total: Record<string, number> = {};
-const rows = GUESTS.map((g) => {
+const rows = CPU_GUESTS.map((g) => {
   const row: Record<string, number | string> = { guest: g };
   for (const t of TECHNIQUES) {
     const s = median(Array.from({ length: repeat }, () => seconds(g, t)));
