@@ -123,7 +123,7 @@ function domain(
 
 /**
  * Runs `image` (and the PV build `pv`, if given) under every technique that can host it;
- * `hw` with the profile's paging (shadow for the 2006 ones, nested for modern) unless
+ * `hw` with the profile's paging (shadow for the 2006 ones, nested for modern and hosted) unless
  * `hwPaging` says.
  */
 export function compare(
@@ -224,7 +224,7 @@ export function compareMain(args: string[]): number {
           "cycles, exits by reason, hypercalls, translation-cache statistics and wall time.\n" +
           "hw shadows the guest's page tables under the 2006 profiles (core2, the default,\n" +
           "and p4), as VT-x did before nested paging, and uses two-stage translation under\n" +
-          "modern; --hw-paging chooses.",
+          "modern and hosted; --hw-paging chooses.",
       );
       return 0;
     }

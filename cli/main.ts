@@ -42,7 +42,8 @@ Options:
   --mem SIZE         guest RAM, e.g. 64M, 1G, 131072K (default 128M).
   --disk FILE        a raw disk image for the virtio block device in slot 0 (bare,
                      or one hw, trap or bt image).
-  --disk-transport T virtio-mmio transport of the disk: modern (default) or legacy.
+  --disk-transport T virtio-mmio transport of the disk: modern (default) or legacy
+                     (bare mode; hw, trap and bt domains' disks are legacy).
   --bootargs TEXT    kernel command line in the device tree's /chosen.
   --sbi              bare mode: start the image in S-mode and serve SBI 2.0 from
                      root mode, as OpenSBI would (BASE, TIME, IPI, RFENCE, HSM,
@@ -60,7 +61,7 @@ Options:
   --hw-paging P      how hw domains virtualize memory: nested (two-stage
                      translation) or shadow (shadow page tables, as on VT-x before
                      2008). The default is the cost profile's era: shadow for core2
-                     and p4, nested for modern.
+                     and p4, nested for modern and hosted.
   --trace-format F   jsonl (one JSON object per line, the default) or chrome (the
                      Chrome trace event format; Perfetto opens it).
   --stats            print statistics on stderr when the run ends (bare), or
@@ -151,6 +152,13 @@ export async function main(args: string[]): Promise<number> {
         );
       }
       if (v.sbi) throw new UserError("--sbi applies to bare mode only");
+      const transport = v["disk-transport"];
+      if (transport !== undefined && transport !== "legacy") {
+        // Dom0 gives hw, trap and bt domains' disks the legacy transport (hvm_builder.ts).
+        throw new UserError(
+          `--disk-transport ${transport}: domains' disks use the legacy transport (modern is for bare mode)`,
+        );
+      }
       if (v.profile !== undefined) system.costs = v.profile;
       const paging = v["hw-paging"];
       if (paging !== undefined) {

@@ -171,6 +171,7 @@ Deno.test("cli: bad images and options give 2 and one line", async () => {
     [["--mode", "warp", "guests/images/hello.elf"], /unknown mode/],
     [["--engine", "turbo", "guests/images/hello.elf"], /unknown engine/],
     [["--disk-transport", "pci", "guests/images/hello.elf"], /modern or legacy/],
+    [["--mode", "trap", "--disk-transport", "modern", "guests/images/hello.elf"], /legacy/],
     [["--max-insns", "lots", "guests/images/hello.elf"], /not a count/],
     [["--frobnicate"], /frobnicate/],
     [["a.elf", "b.elf"], /one FILE/],
