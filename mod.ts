@@ -81,7 +81,7 @@ export type {
   Width,
 } from "./devices/device.ts";
 
-export { EXIT_CODES, Hypervisor, NS_PER_CYCLE, Pcpu } from "./kernel/hypervisor.ts";
+export { CALLOUT_CODES, EXIT_CODES, Hypervisor, NS_PER_CYCLE, Pcpu } from "./kernel/hypervisor.ts";
 export type { HypervisorOptions, SystemOutcome } from "./kernel/hypervisor.ts";
 export { Domain, DomainStats, DOMSTATE, HVM_MODES, Vcpu } from "./kernel/domain.ts";
 export type { DomainMode, DomainState } from "./kernel/domain.ts";

@@ -93,7 +93,7 @@ export class Vcpu {
   owed = 0;
 
   /**
-   * A vCPU of `dom` running on `hart`; for a hardware-assisted (`hw`) domain, `machine` is
+   * A vCPU of `dom` running on `hart`; for an unmodified guest (`hw`, `trap`, `bt`), `machine` is
    * the virt board the hart belongs to (its devices, SBI firmware and guest-physical RAM).
    */
   constructor(
@@ -143,7 +143,7 @@ export class Domain {
   cpuCycles = 0;
   /** Technique (DESIGN §4): paravirtual, hardware-assisted, trap-and-emulate or binary translation. */
   mode: DomainMode = "pv";
-  /** Exit code a hardware-assisted guest reported through SRST or the test finisher. */
+  /** Exit code an unmodified guest reported through SRST or the test finisher. */
   exitCode = 0;
 
   /** A domain with id `id`; `privileged` for Dom0. */

@@ -90,6 +90,12 @@ const SOFT_EXTRA: Readonly<Partial<Record<ExitKind, CostKind>>> = {
   ptwrite: "pte",
   mmio: "dom0",
 };
+/** What a `bt` call-out costs beyond the call-out itself, by reason. */
+const CALLOUT_EXTRA: Readonly<Partial<Record<CalloutKind, CostKind>>> = {
+  ptwrite: "pte",
+  reflect: "reflect",
+  mmio: "dom0",
+};
 
 /** Cycles per nanosecond of system time are CORE_HZ / 1e9: 10 ns per cycle at 100 MHz. */
 export const NS_PER_CYCLE = 1e9 / CORE_HZ;
@@ -374,9 +380,11 @@ export class Hypervisor implements KernelView {
   }
 
   /**
-   * The hooks through which a hardware-assisted domain's machine reports exits (KernelView):
-   * each is counted by reason, traced and charged as a VM exit and entry; a device access
-   * also costs a Dom0 round trip, since Dom0 runs the device models.
+   * The hooks through which an unmodified guest's machine (`hw`, `trap` or `bt`) reports
+   * exits and call-outs (KernelView): each is counted by reason, traced and charged (a VM
+   * exit and entry under `hw`, a trap under `trap` and `bt`, a call-out), plus what its
+   * reason costs beyond that; a device access also costs a Dom0 round trip, since Dom0
+   * runs the device models.
    */
   hostedHooks(d: Domain): HostedHooks {
     return {
@@ -398,12 +406,9 @@ export class Hypervisor implements KernelView {
         st.callouts.set(kind, (st.callouts.get(kind) ?? 0) + 1);
         if (v === undefined) return;
         this.charge(v, kind === "translate" ? "translate" : "callout");
-        if (kind === "ptwrite") this.charge(v, "pte");
-        if (kind === "reflect") this.charge(v, "reflect");
-        if (kind === "mmio") {
-          st.dom0Calls++;
-          this.charge(v, "dom0");
-        }
+        const extra = CALLOUT_EXTRA[kind];
+        if (extra !== undefined) this.charge(v, extra);
+        if (kind === "mmio") st.dom0Calls++;
         this.record(v, EV.callout, d, CALLOUT_CODES[kind], addr);
       },
       insnsLeft: () => {
@@ -848,7 +853,7 @@ export class Hypervisor implements KernelView {
     if (!v.runnable || this.sched.parked.has(d)) p.resched = true;
   }
 
-  /** Runs a hardware-assisted vCPU's machine until `until` and acts on how it stopped. */
+  /** Runs an unmodified guest's vCPU machine until `until` and acts on how it stopped. */
   private runMachine(v: Vcpu, m: Machine, until: number): void {
     const d = v.dom, h = v.hart;
     const walks = h.stats.stage2Walks, jumps = h.stats.indirectJumps;

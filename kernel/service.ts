@@ -82,9 +82,9 @@ export interface KernelView {
   sendVirq(d: Domain, virq: number, vcpu: number): void;
   /** Takes `n` machine-contiguous frames for `d`; returns the first mfn or -1. */
   allocContiguous(d: Domain, n: number): number;
-  /** The hooks a hardware-assisted domain's machine reports its exits through. */
+  /** The hooks an unmodified guest's machine (hw, trap, bt) reports its exits through. */
   hostedHooks(d: Domain): HostedHooks;
-  /** Makes `m`'s hart the next vCPU of hardware-assisted domain `d`. */
+  /** Makes `m`'s hart the next vCPU of unmodified-guest (hw, trap, bt) domain `d`. */
   attachMachine(d: Domain, m: Machine, mode: "hw" | "trap" | "bt"): Vcpu;
   /** The execution engine vCPUs use. */
   readonly engine: Engine;

@@ -35,7 +35,7 @@ export interface DomainSummary {
   exits: Record<string, number>;
   /** Call-outs of a `bt` domain's translated kernel code, by reason. */
   callouts: Record<string, number>;
-  /** The software VMM's work (`trap` and `bt` domains). */
+  /** The VMM's work: `trap` and `bt` domains, and `hw` domains with shadow paging. */
   vmm?: VmmStats & { shadowFills: number; shadowDrops: number; shadowSpaces: number };
   /** The translation cache of an HVM domain under the jit engine (engine statistics). */
   translation?: Omit<JitStats, "translateMs">;
@@ -221,7 +221,7 @@ export function formatSummary(s: SystemSummary): string {
   const soft = d.filter((x) => x.vmm !== undefined);
   if (soft.length > 0) {
     out.push("");
-    out.push("software VMM (trap, bt):");
+    out.push("VMM (trap, bt; hw with shadow paging):");
     out.push(table(
       [
         "domain",
