@@ -137,7 +137,7 @@ export class ShadowPager {
    * (PTE R/W/X/U bits). Returns false if the pool ran out: then every shadow was dropped and
    * the caller must select its slot again.
    */
-  map(s: number, va: number, pa: number, perm: number): boolean {
+  private map(s: number, va: number, pa: number, perm: number): boolean {
     const sp = this.spaces[s];
     const i1 = va >>> 22;
     let leaf = sp.leaves[i1];
@@ -175,7 +175,7 @@ export class ShadowPager {
    * Notes that the shadow entry for `va` in slot `s` was derived from the guest table at
    * RAM page `page` (`level` 1: its root, 0: a leaf table); stores to it are traced.
    */
-  depend(page: number, s: number, level: number, va: number): void {
+  private depend(page: number, s: number, level: number, va: number): void {
     this.writes.set(page, 0);
     const sp = this.spaces[s];
     const vaBase = level === 0 ? (va & ~0x3fffff) | 0 : 0;
@@ -191,37 +191,42 @@ export class ShadowPager {
     list.push({ slot: s, gen: sp.gen, level, vaBase });
   }
 
-  /** Whether RAM page `page` is a traced guest page table. */
-  traced(page: number): boolean {
-    return this.deps.has(page);
-  }
-
   /**
    * The guest stored to bytes [off, off + len) of a traced page: drops the shadow entries
-   * derived from the guest entries written. Returns how many were dropped.
+   * derived from the guest entries written. What the page fed into shadows made over
+   * since is forgotten; a page that feeds no live shadow any more is no longer traced.
    */
-  written(off: number, len: number): number {
+  written(off: number, len: number): void {
     const page = off >>> 12;
     const list = this.deps.get(page);
-    if (list === undefined) return 0;
+    if (list === undefined) return;
     const n = (this.writes.get(page) ?? 0) + 1;
     this.writes.set(page, n);
     if (n >= UNSHADOW_WRITES) return this.unshadow(page, list);
-    let dropped = 0;
+    let dropped = 0, live = 0;
     const first = (off & 0xfff) >>> 2, last = ((off + len - 1) & 0xfff) >>> 2;
     for (const d of list) {
       const sp = this.spaces[d.slot];
       if (sp.gen !== d.gen || sp.root < 0) continue;
+      list[live++] = d;
       for (let i = first; i <= last; i++) {
         dropped += d.level === 1 ? this.dropRegion(sp, i) : this.dropEntry(sp, d.vaBase + i * 4096);
       }
     }
+    list.length = live;
+    if (live === 0) this.untrace(page);
     this.stats.drops += dropped;
-    return dropped;
+  }
+
+  /** Stops tracing guest table page `page`. */
+  private untrace(page: number): void {
+    this.deps.delete(page);
+    this.writes.delete(page);
+    this.bus.pageFlags[page] &= ~PAGE_TABLE;
   }
 
   /** Stops tracing a page written over and over (a recycled table): drops what it backs. */
-  private unshadow(page: number, list: Dependency[]): number {
+  private unshadow(page: number, list: Dependency[]): void {
     let dropped = 0;
     for (const d of list) {
       const sp = this.spaces[d.slot];
@@ -232,12 +237,9 @@ export class ShadowPager {
         dropped += this.dropRegion(sp, d.vaBase >>> 22);
       }
     }
-    this.deps.delete(page);
-    this.writes.delete(page);
-    this.bus.pageFlags[page] &= ~PAGE_TABLE;
+    this.untrace(page);
     this.stats.unshadowed++;
     this.stats.drops += dropped;
-    return dropped;
   }
 
   /** Drops the shadow entry of `va` in `sp`; 1 if there was one. */
