@@ -438,7 +438,8 @@ export class Hypervisor implements KernelView {
     d.mode = mode;
     v.initialised = true;
     h.stage2Cycles = h.stage2Refs * this.costs.walk;
-    if (mode === "bt") h.indirectCycles = this.costs.indirect;
+    // Charged only where an indirect jump is a call-out's lookup: under bt.
+    h.indirectCycles = this.costs.indirect;
     return v;
   }
 

@@ -53,7 +53,10 @@ export interface HwShadowOptions {
 export class HwShadowVmm {
   /** The guest's shadow page tables. */
   readonly shadow: ShadowPager;
-  /** What the VMM did (`callouts` and `translatedPages` stay 0: there is no translator). */
+  /**
+   * What the VMM did (`callouts` and `translatedPages` stay 0: there is no translator;
+   * `injected` too: the hardware delivers the guest's interrupts itself).
+   */
   readonly stats: VmmStats = newVmmStats();
   /**
    * The guest's view of the MMU: its own satp, and the privilege and status copied from

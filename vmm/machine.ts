@@ -104,8 +104,10 @@ export type { CalloutKind };
 /** How a hypervisor drives a hosted machine. */
 export interface HostedHooks {
   /**
-   * The guest exited for `kind` (the hypervisor counts and charges it); `addr` is the
-   * guest-physical address of a device access, else the pc.
+   * The guest exited for `kind` (the hypervisor counts and charges it). `addr` is the
+   * guest-physical address of a device access (`mmio`), a table store (`ptwrite`) or an
+   * address with nothing behind it (`fault`); the faulting virtual address for `shadow`
+   * and `reflect`; else the pc.
    */
   exit(kind: ExitKind, addr: number): void;
   /** Translated kernel code called its VMM directly (`bt`). */

@@ -102,7 +102,7 @@ export interface SoftwareVmmOptions {
   technique: SoftTechnique;
   /** Guest RAM: [RAM base, guestEnd); shadow tables use the RAM pages after it. */
   guestEnd: number;
-  /** RAM page index of the first shadow-table page, and how many there are. */
+  /** RAM page index of the first shadow-table page. */
   poolFirst: number;
   /** Pages in the shadow-table pool. */
   poolPages: number;
