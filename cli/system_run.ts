@@ -9,7 +9,7 @@
 
 import { Hypervisor } from "../kernel/hypervisor.ts";
 import { Dom0 } from "../dom0/dom0.ts";
-import { type Domain, type DomainMode, HVM_MODES } from "../kernel/domain.ts";
+import { type Domain, type DomainMode, HVM_MODES, isHvmMode } from "../kernel/domain.ts";
 import { shadowPagesOf } from "../dom0/hvm_builder.ts";
 import type { BlockBackend } from "../devices/device.ts";
 import { formatSummary, summarize } from "../kernel/summary.ts";
@@ -60,7 +60,7 @@ export interface SystemRunResult {
 /** Boots and runs the PV system `spec`. */
 export function runPvSystem(spec: SystemSpec, o: SystemRunOptions): SystemRunResult {
   for (const d of spec.domains) {
-    if (!(HVM_MODES as readonly string[]).includes(d.mode) && d.mode !== "pv") {
+    if (!isHvmMode(d.mode) && d.mode !== "pv") {
       throw new UserError(
         `domain ${d.name}: mode ${d.mode} cannot share a system with other domains (use pv, ` +
           `${HVM_MODES.join(", ")})`,
@@ -81,9 +81,7 @@ export function runPvSystem(spec: SystemSpec, o: SystemRunOptions): SystemRunRes
   const hwPaging = profileHwPaging(spec.costs);
   const extra = (d: DomainSpec) =>
     4096 +
-    ((HVM_MODES as readonly string[]).includes(d.mode)
-      ? shadowPagesOf(d.mode as "hw" | "trap" | "bt", (d.paging as HwPaging) ?? hwPaging) * 4096
-      : 0);
+    (isHvmMode(d.mode) ? shadowPagesOf(d.mode, (d.paging as HwPaging) ?? hwPaging) * 4096 : 0);
   const need = spec.domains.reduce((s, d) => s + mem(d.memory, d.mode) + extra(d), 0);
   const machine = spec.memory === undefined
     ? Math.ceil((need + (1 << 20)) / (1 << 20)) * (1 << 20)

@@ -18,7 +18,7 @@ import { Machine } from "../vmm/machine.ts";
 import { isElf, parseElf } from "../vmm/elf.ts";
 import { UserError } from "../vmm/errors.ts";
 import { CSR_NAMES } from "../vmm/names.ts";
-import type { Domain } from "../kernel/domain.ts";
+import type { Domain, HvmMode } from "../kernel/domain.ts";
 import type { KernelView } from "../kernel/service.ts";
 import type { BlockBackend } from "../devices/device.ts";
 import type { HwPaging } from "../vmm/hw_shadow.ts";
@@ -30,14 +30,14 @@ export const SHADOW_PAGES = 256;
  * Frames a domain needs past its RAM for shadow page tables: under `trap` and `bt`, and
  * under `hw` with shadow paging, the VMM keeps them there.
  */
-export function shadowPagesOf(technique: "hw" | "trap" | "bt", paging: HwPaging): number {
+export function shadowPagesOf(technique: HvmMode, paging: HwPaging): number {
   return technique !== "hw" || paging === "shadow" ? SHADOW_PAGES : 0;
 }
 
 /** Options of one build. */
 export interface HvmOptions {
   /** Technique: hardware assistance (the default), trap-and-emulate or binary translation. */
-  technique?: "hw" | "trap" | "bt";
+  technique?: HvmMode;
   /** Image name for messages. */
   name: string;
   /** Guest RAM in bytes. */

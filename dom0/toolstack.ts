@@ -17,7 +17,7 @@ import {
   SCHEDCTL,
   SIF,
 } from "../kernel/abi.ts";
-import type { Domain, DomainMode } from "../kernel/domain.ts";
+import { type Domain, type DomainMode, isHvmMode } from "../kernel/domain.ts";
 import type { BlockBackend } from "../devices/device.ts";
 import type { KernelView } from "../kernel/service.ts";
 import { NS_PER_CYCLE } from "../kernel/hypervisor.ts";
@@ -74,11 +74,11 @@ export class Toolstack {
   /** Creates and builds a paused domain from `c`; throws UserError for a bad config or image. */
   create(c: DomainConfig): Domain {
     const vcpus = c.vcpus ?? 1;
-    const hw = c.mode !== undefined && c.mode !== "pv";
+    const hvm = isHvmMode(c.mode);
     if (!Number.isInteger(vcpus) || vcpus < 1 || vcpus > MAX_VCPUS) {
       throw new UserError(`${c.name}: vcpus must be 1 to ${MAX_VCPUS}`);
     }
-    if (hw && vcpus !== 1) {
+    if (hvm && vcpus !== 1) {
       throw new UserError(`${c.name}: ${c.mode} domains have one vCPU for now`);
     }
     if (c.paging !== undefined && c.mode !== "hw") {
@@ -87,13 +87,13 @@ export class Toolstack {
     if (c.paging !== undefined && !isHwPaging(c.paging)) {
       throw new UserError(`${c.name}: paging must be nested or shadow, not ${c.paging}`);
     }
-    if (hw && c.privileged) throw new UserError(`${c.name}: Dom0 must be a pv domain`);
+    if (hvm && c.privileged) throw new UserError(`${c.name}: Dom0 must be a pv domain`);
     if (c.memory % 4096 !== 0 || c.memory < 64 * 1024) {
       throw new UserError(`${c.name}: memory must be whole 4 KiB pages, at least 64 KiB`);
     }
     const d = this.k.createDomain(c.name, {
       privileged: c.privileged,
-      maxVcpus: hw ? 0 : vcpus,
+      maxVcpus: hvm ? 0 : vcpus,
       maxPages: c.memory / 4096,
     });
     try {
@@ -104,9 +104,9 @@ export class Toolstack {
           `${c.name}: weight must be 1 to ${WEIGHT_MAX} and cap 0 to ${100 * this.k.pcpus}`,
         );
       }
-      if (hw) {
+      if (isHvmMode(c.mode)) {
         buildHvm(this.k, d, c.image, {
-          technique: c.mode as "hw" | "trap" | "bt",
+          technique: c.mode,
           name: c.name,
           memory: c.memory,
           cmdline: c.cmdline ?? "",
@@ -126,7 +126,7 @@ export class Toolstack {
         for (const v of d.vcpus) this.k.setAffinity(v, mask);
       }
       const flags = c.privileged ? SIF.PRIVILEGED | SIF.INITDOMAIN : 0;
-      if (!hw) {
+      if (!hvm) {
         this.built.set(
           d,
           buildPv(this.k, this.rules, d, c.image, {

@@ -56,8 +56,16 @@ export class DomainStats {
 /** How a domain runs (DESIGN §4). */
 export type DomainMode = "pv" | "hw" | "trap" | "bt";
 
-/** Modes whose domains see the virt machine and run unmodified images (HVM domains). */
-export const HVM_MODES: readonly DomainMode[] = ["hw", "trap", "bt"];
+/** A mode whose domains see the virt machine and run unmodified images (HVM domains). */
+export type HvmMode = Exclude<DomainMode, "pv">;
+
+/** The HVM modes. */
+export const HVM_MODES: readonly HvmMode[] = ["hw", "trap", "bt"];
+
+/** Whether `mode` (a domain's, or one a user named) is an HVM mode. */
+export function isHvmMode(mode: string | undefined): mode is HvmMode {
+  return (HVM_MODES as readonly (string | undefined)[]).includes(mode);
+}
 
 /** A virtual CPU: a hart plus its scheduling and timer state. */
 export class Vcpu {

@@ -32,7 +32,7 @@ import {
 import { RAM_BASE } from "../devices/virt_map.ts";
 import { EV, type Trace } from "./trace.ts";
 import { FrameTable } from "./frames.ts";
-import { Domain, Vcpu } from "./domain.ts";
+import { Domain, type HvmMode, Vcpu } from "./domain.ts";
 import { CreditScheduler } from "./scheduler.ts";
 import {
   type CostKind,
@@ -428,7 +428,7 @@ export class Hypervisor implements KernelView {
   }
 
   /** Makes `m`'s hart a vCPU of `d` (KernelView). */
-  attachMachine(d: Domain, m: Machine, mode: "hw" | "trap" | "bt"): Vcpu {
+  attachMachine(d: Domain, m: Machine, mode: HvmMode): Vcpu {
     const h = m.hart;
     const v = new Vcpu(d, d.vcpus.length, h, m);
     h.dom = d.id;

@@ -10,7 +10,7 @@
  * The kernel charges each call to the caller as a Dom0 round trip (DESIGN §9).
  */
 
-import type { Domain, Vcpu } from "./domain.ts";
+import type { Domain, HvmMode, Vcpu } from "./domain.ts";
 import type { FrameTable } from "./frames.ts";
 import type { Bus } from "../vmm/bus.ts";
 import type { Engine, HostedHooks, Machine } from "../vmm/machine.ts";
@@ -85,7 +85,7 @@ export interface KernelView {
   /** The hooks an unmodified guest's machine (hw, trap, bt) reports its exits through. */
   hostedHooks(d: Domain): HostedHooks;
   /** Makes `m`'s hart the next vCPU of unmodified-guest (hw, trap, bt) domain `d`. */
-  attachMachine(d: Domain, m: Machine, mode: "hw" | "trap" | "bt"): Vcpu;
+  attachMachine(d: Domain, m: Machine, mode: HvmMode): Vcpu;
   /** The execution engine vCPUs use. */
   readonly engine: Engine;
   /** How hw domains virtualize memory unless told otherwise (the cost profile's era). */
