@@ -31,10 +31,7 @@ supervisor_trap:
     csrr    t0, sepc
     sw      t0, F_SEPC(sp)
     /* A user program may have changed gp: the kernel's C code relies on it. */
-    .option push
-    .option norelax
-    la      gp, __global_pointer$
-    .option pop
+    SET_GP
     mv      a0, sp
     call    trap
     lw      t0, F_SEPC(sp)

@@ -6,12 +6,10 @@
  * and power off SBI system reset. arch_pv.c is the same interface over hypercalls.
  */
 #include "proc.h"
+#include "sbi.h"
 
-#define VIRT_BASE 0xC0000000u
-#define SBI_TIME 0x54494D45u
-#define SBI_SRST 0x53525354u
 #define SIP_STIP (1u << 5)
-#define LINEAR_MAX_PAGES (255u << 10) /* boot_root maps 255 megapages at virt_base */
+#define LINEAR_MAX_PAGES ((u32)LINEAR_MEGAPAGES << 10) /* boot_root's megapages at virt_base */
 
 u32 virt_base;
 extern u32 boot_root[1024];
@@ -20,15 +18,6 @@ static u32 base_mfn;      /* the frame the kernel was loaded at: pfn 0 */
 static u32 load_pa;
 static char cmdline[256];
 static event_handler timer_handler;
-
-static long sbi(u32 ext, u32 fid, u32 a0, u32 a1) {
-  register long r0 __asm__("a0") = (long)a0;
-  register long r1 __asm__("a1") = (long)a1;
-  register long r6 __asm__("a6") = (long)fid;
-  register long r7 __asm__("a7") = (long)ext;
-  __asm__ volatile("ecall" : "+r"(r0), "+r"(r1) : "r"(r6), "r"(r7) : "memory");
-  return r0;
-}
 
 static u32 be32(const void *p) {
   const u8 *b = p;
@@ -153,7 +142,7 @@ void table_set(u32 table_pfn, u32 index, u32 pte) {
 }
 
 void switch_root(u32 root_pfn) {
-  __asm__ volatile("csrw satp, %0; sfence.vma" ::"r"(0x80000000u | pfn_to_mfn(root_pfn)) : "memory");
+  __asm__ volatile("csrw satp, %0; sfence.vma" ::"r"(SATP_SV32 | pfn_to_mfn(root_pfn)) : "memory");
 }
 
 /* No other domain natively: no link to talk over, nothing to monitor. */

@@ -9,7 +9,6 @@
 #include "proc.h"
 
 /* Marks this image as a PV kernel for the domain builder, linked at virt_base. */
-#define VIRT_BASE 0xC0000000u
 BZ_ELF_NOTE(BZ_NOTE_ABI_VERSION, BZ_ABI_VERSION);
 BZ_ELF_NOTE(BZ_NOTE_VIRT_BASE, VIRT_BASE);
 

@@ -54,9 +54,9 @@ _start:
     slli    t3, t3, 2
     add     t3, t3, t0
     sw      t2, 0(t3)               /* one to one */
-    li      t4, 0x300 * 4           /* L2_INDEX(virt_base) */
+    li      t4, (VIRT_BASE >> 22) * 4 /* L2_INDEX(virt_base) */
     add     t4, t4, t0
-    li      t5, 255
+    li      t5, LINEAR_MEGAPAGES
     li      t6, 1 << 20             /* 4 MiB in a PTE's ppn field */
 1:  sw      t2, 0(t4)
     add     t2, t2, t6
@@ -66,7 +66,7 @@ _start:
     li      t2, ((UART_PA >> 12) << 10) | 0xc7 /* V R W A D */
     sw      t2, 0(t4)               /* entry 0x3ff: UART_VA */
     srli    t0, t0, 12
-    li      t1, 0x80000000
+    li      t1, SATP_SV32
     or      t0, t0, t1
     csrw    satp, t0
     sfence.vma

@@ -22,6 +22,13 @@
 #define SSTATUS_SPIE 0x20
 #define SSTATUS_SIE 0x2
 
+/* Where the kernel lives in every address space (both builds). */
+#define VIRT_BASE 0xC0000000
+/* The native build's boot tables map this many 4 MiB megapages at VIRT_BASE. */
+#define LINEAR_MEGAPAGES 255
+/* satp's MODE bit: Sv32 translation. */
+#define SATP_SV32 0x80000000
+
 /* The native build's UART (the virt board's 16550) and where the kernel maps it. */
 #define UART_PA 0x10000000
 #define UART_VA 0xFFC00000

@@ -1,7 +1,8 @@
 /*
  * sbi.h — calling the Supervisor Binary Interface from an S-mode guest (RISC-V SBI v2.0 §3):
  * a7 = extension id, a6 = function id, arguments in a0..; the error comes back in a0 and the
- * value in a1. Used by the guests that run in S-mode (`native`, `nanobench`).
+ * value in a1. Used by the guests that run in S-mode (`native`, `nanobench`, the PV
+ * kernel's native build).
  */
 #ifndef SBI_H
 #define SBI_H
