@@ -1,6 +1,6 @@
 /**
- * `deno task bench:demo`: wall-clock time of the default system (guests/demo.json: Dom0 and
- * two PV DomUs) as `deno task run` boots it, from building the hypervisor to the last
+ * `deno task bench:demo`: wall-clock time of the default system (guests/demo.json: Dom0,
+ * two PV DomUs and three unmodified guests under hw, trap and bt) as `deno task run` boots it, from building the hypervisor to the last
  * domain's poweroff, for both engines. The target (issue 4) is under 2 s for the whole
  * command; this measures the simulation inside one process, after one warm-up run.
  *

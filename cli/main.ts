@@ -26,7 +26,8 @@ Usage:
 
 FILE is a guest image (an ELF32 RISC-V executable, or a raw binary loaded at
 0x80000000) or a system file (.json). Without FILE, guests/demo.json boots:
-Dom0 and two paravirtual DomUs on the microkernel.
+Dom0 and two paravirtual DomUs on the microkernel, beside three unmodified
+guests (hw, trap, bt).
 
 Options:
   --mode MODE        how guests run: bare (the image owns the machine, no
