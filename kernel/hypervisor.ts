@@ -286,8 +286,7 @@ export class Hypervisor implements KernelView {
     // PMP: one NAPOT entry over the whole address space, RWX: isolation comes from the
     // validated page tables (only owned frames can be mapped) and from the absence of
     // devices on the machine bus.
-    h.pmp.writeAddr(0, -1);
-    h.pmp.writeCfg(0, 0x1f);
+    h.pmp.openAll();
     h.updateContext();
     if (this.engine === "jit") {
       const j = buildJit(h, new TranslationCache(h));

@@ -19,7 +19,7 @@
 
 import type { Hart } from "./hart.ts";
 import { CAUSE, PRV_S } from "./priv.ts";
-import { ACC_FETCH, ACC_LOAD, ACC_STORE, type Access, ACCESS_FAULT, PTE } from "./mmu.ts";
+import { type Access, ACCESS_FAULT, PAGE_FAULT, PTE } from "./mmu.ts";
 import { GuestWalk, ShadowPager } from "./shadow.ts";
 import { stepBits } from "./stepper.ts";
 import { guestView, newVmmStats, type VmmReport, type VmmStats } from "./software_vmm.ts";
@@ -71,8 +71,7 @@ export class HwShadowVmm {
   /** Takes over hart `h`, which already runs its guest in S-mode with SBI in root mode. */
   constructor(readonly h: Hart, private readonly o: HwShadowOptions) {
     this.g = guestView(h, o.guestEnd);
-    this.g.pmp.writeAddr(0, -1);
-    this.g.pmp.writeCfg(0, 0x1f);
+    this.g.pmp.openAll();
     this.walk = new GuestWalk(this.g);
     this.shadow = new ShadowPager(h.bus, o.poolFirst, o.poolPages, h);
     h.bus.tableWritten = (off, len) => this.tableWritten(off, len);
@@ -101,14 +100,8 @@ export class HwShadowVmm {
 
   /** An intercepted exception. */
   private enter(cause: number, tval: number): void {
-    switch (cause) {
-      case CAUSE.FETCH_PAGE:
-        return this.pageFault(ACC_FETCH, tval);
-      case CAUSE.LOAD_PAGE:
-        return this.pageFault(ACC_LOAD, tval);
-      case CAUSE.STORE_PAGE:
-        return this.pageFault(ACC_STORE, tval);
-    }
+    const acc = PAGE_FAULT.indexOf(cause);
+    if (acc >= 0) return this.pageFault(acc as Access, tval);
     this.emulate(tval); // a virtual instruction: tval holds its bits
   }
 
@@ -201,9 +194,6 @@ export class HwShadowVmm {
     // Without guest paging, the shadow maps guest-physical pages one to one; U-mode gets
     // its own, since S-mode may not fetch from user pages.
     const key = (g.satp >>> 31) === 1 ? `${g.satp}` : `bare:${h.priv === PRV_S ? "s" : "u"}`;
-    if (!this.shadow.holds(this.slot, key)) this.slot = this.shadow.select(key);
-    h.satp = (0x80000000 | (this.shadow.rootAddress(this.slot) / 4096)) | 0;
-    h.ctxExtra = this.slot << 23;
-    h.updateContext();
+    this.slot = this.shadow.activate(h, this.slot, key);
   }
 }

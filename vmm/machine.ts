@@ -360,8 +360,7 @@ export class Machine implements HartHost {
     h.medeleg = 0xffff & ~(1 << CAUSE.ECALL_S) & ~(1 << CAUSE.ECALL_M);
     h.mideleg = IRQ.SSI | IRQ.STI | IRQ.SEI;
     h.mcounteren = 7;
-    h.pmp.writeAddr(0, -1);
-    h.pmp.writeCfg(0, 0x1f);
+    h.pmp.openAll();
     h.root = (hart, cause, tval, interrupt) => {
       if (!interrupt && cause === CAUSE.ECALL_S) {
         this.hosted?.exit("sbi", hart.pc);

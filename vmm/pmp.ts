@@ -54,6 +54,15 @@ export class Pmp {
     this.decode();
   }
 
+  /**
+   * Opens all memory to S and U: entry 0, NAPOT over the whole address space, RWX (as
+   * firmware does when isolation comes from elsewhere: page tables, a VMM's shadows).
+   */
+  openAll(): void {
+    this.writeAddr(0, -1);
+    this.writeCfg(0, 0x1f);
+  }
+
   /** Reads pmpaddrN. */
   readAddr(n: number): number {
     return n < PMP_ENTRIES ? this.addr[n] | 0 : 0;

@@ -127,6 +127,18 @@ export class ShadowPager {
     return s > 0 && sp.root >= 0 && sp.key === key;
   }
 
+  /**
+   * Points hart `h` at the shadow of guest context `key`: slot `s` if it still holds it,
+   * else one selected for it. Returns the slot.
+   */
+  activate(h: Pick<Hart, "satp" | "ctxExtra" | "updateContext">, s: number, key: string): number {
+    if (!this.holds(s, key)) s = this.select(key);
+    h.satp = (0x80000000 | (this.rootAddress(s) / 4096)) | 0;
+    h.ctxExtra = s << 23; // the TLB's context: each shadow's entries apart
+    h.updateContext();
+    return s;
+  }
+
   /** Physical address of slot `s`'s root table (for satp). */
   rootAddress(s: number): number {
     return this.bus.ramBase + this.spaces[s].root;

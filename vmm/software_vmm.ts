@@ -145,8 +145,7 @@ export class SoftwareVmm {
     h.medeleg = 0;
     h.mideleg = 0;
     h.mstatus = 0;
-    h.pmp.writeAddr(0, -1);
-    h.pmp.writeCfg(0, 0x1f);
+    h.pmp.openAll();
     h.root = (_h, cause, tval, interrupt) => this.enter(cause, tval, interrupt);
     this.callout = (real) => this.calloutEntry(real);
   }
@@ -411,10 +410,7 @@ export class SoftwareVmm {
       : fetchPaged
       ? `${vh.satp}:${p}:${p === PRV_S ? s & MSTATUS.SUM : 0}:${s & MSTATUS.MXR}`
       : `bare:${p}:${dp}`;
-    if (!this.shadow.holds(this.slot, key)) this.slot = this.shadow.select(key);
-    h.satp = (0x80000000 | (this.shadow.rootAddress(this.slot) / 4096)) | 0;
-    h.ctxExtra = this.slot << 23;
-    h.updateContext();
+    this.slot = this.shadow.activate(h, this.slot, key);
     // Counters U-mode may read directly: what the guest's own enables allow its mode.
     h.mcounteren = p === PRV_M ? -1 : p === PRV_S ? vh.mcounteren : vh.mcounteren & vh.scounteren;
     h.scounteren = -1;
