@@ -83,8 +83,8 @@ export type {
 
 export { CALLOUT_CODES, EXIT_CODES, Hypervisor, NS_PER_CYCLE, Pcpu } from "./kernel/hypervisor.ts";
 export type { HypervisorOptions, SystemOutcome } from "./kernel/hypervisor.ts";
-export { Domain, DomainStats, DOMSTATE, HVM_MODES, Vcpu } from "./kernel/domain.ts";
-export type { DomainMode, DomainState } from "./kernel/domain.ts";
+export { Domain, DomainStats, DOMSTATE, HVM_MODES, isHvmMode, Vcpu } from "./kernel/domain.ts";
+export type { DomainMode, DomainState, HvmMode } from "./kernel/domain.ts";
 export { FrameTable, FREE, PGT, PGT_NAMES } from "./kernel/frames.ts";
 export { EventChannels } from "./kernel/events.ts";
 export { CreditScheduler, PRIO, PRIO_NAMES } from "./kernel/scheduler.ts";
