@@ -11,18 +11,23 @@ export interface CpuTicks {
   total: number;
 }
 
-/** Reads the cumulative ticks now, or null where `/proc/stat` has no steal column. */
+/** Reads the cumulative ticks now, or null where `/proc/stat` cannot be read. */
 export function cpuTicks(): CpuTicks | null {
-  let text: string;
   try {
-    text = Deno.readTextFileSync("/proc/stat");
+    return parseCpuTicks(Deno.readTextFileSync("/proc/stat"));
   } catch {
     return null;
   }
+}
+
+/** The ticks in the text of `/proc/stat`, or null if its first line has no steal column. */
+export function parseCpuTicks(text: string): CpuTicks | null {
   // "cpu user nice system idle iowait irq softirq steal guest guest_nice"
-  const f = text.split("\n", 1)[0].trim().split(/\s+/).slice(1, 9).map(Number);
-  if (f.length < 8 || f.some((n) => !Number.isFinite(n))) return null;
-  return { steal: f[7], total: f.reduce((s, n) => s + n, 0) };
+  const f = text.split("\n", 1)[0].trim().split(/\s+/);
+  if (f[0] !== "cpu" || f.length < 9) return null;
+  const n = f.slice(1, 9).map(Number);
+  if (n.some((x) => !Number.isInteger(x) || x < 0)) return null;
+  return { steal: n[7], total: n.reduce((s, x) => s + x, 0) };
 }
 
 /** The share of CPU time stolen between two readings (null if either is missing). */
