@@ -4,10 +4,10 @@
  */
 
 import assert from "node:assert/strict";
+import { guestImage } from "./support.ts";
 import { compare, compareMain, formatCompare } from "../cli/compare.ts";
 
-const image = (n: string) =>
-  Deno.readFileSync(new URL(`../guests/images/${n}.elf`, import.meta.url));
+const image = guestImage;
 
 Deno.test("compare: an S-mode kernel runs bare (with SBI), under trap, bt and hw on identical code", () => {
   const r = compare(image("native"), "native");
@@ -53,6 +53,7 @@ Deno.test("compare: an M-mode image runs bare, under trap and bt (not hw); a PV 
   const r = compare(image("hello"), "hello", { pv: image("pvkernel") });
   assert.deepEqual(r.rows.map((x) => x.technique), ["bare", "trap", "bt", "pv"]);
   assert.equal(r.rows[1].console, r.rows[0].console);
+  assert.equal(r.rows[2].console, r.rows[0].console);
   assert.ok(r.rows[3].hypercalls > 0);
   assert.match(formatCompare(r), /cannot host it: hw/);
 });

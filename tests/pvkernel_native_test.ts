@@ -7,13 +7,13 @@
  */
 
 import assert from "node:assert/strict";
+import { guestImage } from "./support.ts";
 import { Machine } from "../vmm/machine.ts";
 import { firstMachineModeInstruction } from "../dom0/hvm_builder.ts";
 import { runSystem } from "./pv_support.ts";
 import { HVM_MODES } from "../kernel/domain.ts";
 
-const image = (n: string) =>
-  Deno.readFileSync(new URL(`../guests/images/${n}.elf`, import.meta.url));
+const image = guestImage;
 const native = image("pvkernel-native"), pv = image("pvkernel");
 
 /** One worker and a quantum longer than the run: nothing depends on how long work takes. */

@@ -347,3 +347,13 @@ export const R = {
   t3: 28,
   t4: 29,
 } as const;
+
+/** The committed image of project guest `name` (guests/images/). */
+export function guestImage(name: string): Uint8Array {
+  return Deno.readFileSync(new URL(`../guests/images/${name}.elf`, import.meta.url));
+}
+
+/** Console text with its numbers blanked: for guests that print cycle counts. */
+export function withoutNumbers(s: string): string {
+  return s.replace(/\d+/g, "N");
+}
