@@ -16,6 +16,9 @@ import { type Hart, NO_PAGE, TLB_MASK } from "./hart.ts";
 import type { RunFn } from "./interpreter.ts";
 import { type Block, EXIT_OTHER, EXIT_STEP, JC_SIZE, TranslationCache } from "./translator.ts";
 
+/** Blocks the dispatcher runs per call of its inner loop (see `round` in `buildJit`). */
+const ROUND = 4096;
+
 /** Builds the translating engine for hart `h`, with its own translation cache. */
 export function buildJit(
   h: Hart,
@@ -154,49 +157,57 @@ export function buildJit(
     }
     return b;
   };
-  // One loop, so the host's compiler has a single place to enter it on the stack.
-  const run = (h: Hart): void => {
-    let prev: Block | null = null, exit = EXIT_OTHER, chained = 0, jumped = 0;
-    for (;;) {
+  /** The block that ran last and its exit, kept between rounds of `round`. */
+  let last: Block | null = null, lastExit = EXIT_OTHER;
+  /**
+   * Runs up to ROUND blocks, then returns whether the hart may go on. The dispatcher
+   * comes back here every ROUND blocks so that the host compiles `round` as a function
+   * called again and again, not only by replacing it on the stack while its loop runs:
+   * code compiled that way early in a run meets paths not taken yet (the first chain
+   * link) and is thrown away, and V8 did not compile the loop again; the dispatcher then
+   * ran unoptimized for the rest of the run.
+   */
+  const round = (h: Hart): boolean => {
+    let prev = last, exit = lastExit, chained = 0, calls = 0, go = true;
+    for (let n = 0; n < ROUND; n++) {
       // Fast path: follow a chain link while no event is due. A chained exit is never an
       // exception or a mid-block exit (those return EXIT_OTHER), and links to dropped
-      // blocks are undone, so nothing else needs checking.
-      if (exit >= 0) {
-        const s: Block | null = prev!.succ[exit];
-        if (s !== null && h.retired < h.nextEvent - h.overhead) {
-          prev = s;
-          chained++;
-          exit = s.fn();
-          continue;
+      // blocks are undone, so nothing else needs checking. One call site runs every
+      // block, so the host has seen it called before it compiles this loop.
+      let b: Block | null | undefined = exit >= 0 ? prev!.succ[exit] : null;
+      if (b !== null && h.retired < h.nextEvent - h.overhead) {
+        chained++;
+      } else {
+        b = enter(h, prev, exit);
+        if (b === undefined) {
+          go = false;
+          break;
         }
-      } else if (
-        exit === EXIT_OTHER && h.exc === 0 && !h.midBlock && h.retired < h.nextEvent - h.overhead
-      ) {
-        // A dynamic exit (jalr, a call-out): the jump cache, when the fetch TLB still
-        // holds the page (on a miss, `enter` refills it as the interpreter would).
-        const pc: number = h.pc | 0;
-        const jb = cached(h, pc);
-        if (jb !== null && ftag[(pc >>> 12) & TLB_MASK] === ((pc >>> 12) | h.fctx)) {
-          prev = jb;
-          jumped++;
-          exit = jb.fn();
+        if (b === null) {
+          prev = null;
+          exit = EXIT_OTHER;
           continue;
         }
       }
-      const b = enter(h, prev, exit);
-      if (b === undefined) break;
       prev = b;
-      if (b === null) {
-        exit = EXIT_OTHER;
-        continue;
-      }
-      executions++;
+      calls++;
       exit = b.fn();
     }
-    stats.executions += executions + chained + jumped;
-    stats.chainHits += chainHits + chained;
-    stats.jumpCacheHits += jumpCacheHits + jumped;
+    last = prev;
+    lastExit = exit;
+    executions += calls;
+    chainHits += chained;
+    return go;
+  };
+  const run = (h: Hart): void => {
+    last = null;
+    lastExit = EXIT_OTHER;
+    while (round(h));
+    stats.executions += executions;
+    stats.chainHits += chainHits;
+    stats.jumpCacheHits += jumpCacheHits;
     executions = chainHits = jumpCacheHits = 0;
+    last = null;
     // Stopped by the host (or a device during a block): nothing is left to take.
     h.exc = 0;
   };
