@@ -248,5 +248,39 @@ export function formatSummary(s: SystemSummary): string {
       }),
     ));
   }
+  const jit = d.filter((x) => x.translation !== undefined);
+  if (jit.length > 0) {
+    out.push("");
+    out.push("translation cache (jit engine; hw, trap, bt):");
+    out.push(table(
+      [
+        "domain",
+        "translated",
+        "executions",
+        "chain hits",
+        "jump-cache hits",
+        "invalidations",
+        "retranslations",
+        "flushes",
+        "cached",
+        "source bytes",
+      ],
+      jit.map((x) => {
+        const t = x.translation!;
+        return [
+          x.name,
+          t.blocks,
+          t.executions,
+          t.chainHits,
+          t.jumpCacheHits,
+          t.invalidations,
+          t.retranslations,
+          t.flushes,
+          t.cached,
+          t.sourceBytes,
+        ];
+      }),
+    ));
+  }
   return out.join("\n");
 }

@@ -63,8 +63,24 @@ Deno.test("cli: no argument boots the default system (Dom0 and two PV DomUs) and
   assert.match(r.out, /exits by reason \(hw, trap, bt\)/);
   assert.match(r.out, /virtual cycles by category/);
   assert.match(r.out, /hypercalls by operation/);
+  // The translation cache of each HVM domain (jit is the default engine): some blocks
+  // translated and run, and no row for the PV domains, which have none.
+  const jit = r.out.slice(r.out.indexOf("translation cache (jit engine"));
+  for (const name of ["gamma", "delta", "epsilon"]) {
+    const row = jit.match(new RegExp(`^${name} +(\\d+) +(\\d+) `, "m"));
+    assert.ok(row, `${name} has a translation row`);
+    assert.ok(Number(row[1]) > 0 && Number(row[2]) >= Number(row[1]), row[0]);
+  }
+  assert.doesNotMatch(jit, /^(dom0|alpha|beta) /m);
   // Deterministic: a second run prints the same bytes.
   assert.equal((await cli([])).out, r.out);
+});
+
+Deno.test("cli: under --engine interp the summary has no translation-cache table", async () => {
+  const r = await cli(["--engine", "interp"]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /exits by reason \(hw, trap, bt\)/);
+  assert.doesNotMatch(r.out, /translation cache/);
 });
 
 Deno.test("cli: --stats --json gives the per-domain summary as JSON", async () => {
