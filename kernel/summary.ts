@@ -218,69 +218,42 @@ export function formatSummary(s: SystemSummary): string {
   };
   counts("exits by reason (hw, trap, bt):", (x) => x.exits);
   counts("call-outs by reason (bt):", (x) => x.callouts);
-  const soft = d.filter((x) => x.vmm !== undefined);
-  if (soft.length > 0) {
-    out.push("");
-    out.push("VMM (trap, bt; hw with shadow paging):");
+  /** A titled table of `rows`, a column for each heading and the value it shows. */
+  const section = (
+    title: string,
+    rows: DomainSummary[],
+    cols: [string, (x: DomainSummary) => string | number][],
+  ) => {
+    if (rows.length === 0) return;
+    out.push("", title);
     out.push(table(
-      [
-        "domain",
-        "emulated",
-        "hidden faults",
-        "reflected",
-        "injected",
-        "pt writes",
-        "shadow fills/drops",
-        "translated pages",
-      ],
-      soft.map((x) => {
-        const v = x.vmm!;
-        return [
-          x.name,
-          v.emulated,
-          v.hiddenFaults,
-          v.reflected,
-          v.injected,
-          v.ptWrites,
-          `${v.shadowFills}/${v.shadowDrops}`,
-          v.translatedPages,
-        ];
-      }),
+      ["domain", ...cols.map(([head]) => head)],
+      rows.map((x) => [x.name, ...cols.map(([, of]) => of(x))]),
     ));
-  }
-  const jit = d.filter((x) => x.translation !== undefined);
-  if (jit.length > 0) {
-    out.push("");
-    out.push("translation cache (jit engine; hw, trap, bt):");
-    out.push(table(
-      [
-        "domain",
-        "translated",
-        "executions",
-        "chain hits",
-        "jump-cache hits",
-        "invalidations",
-        "retranslations",
-        "flushes",
-        "cached",
-        "source bytes",
-      ],
-      jit.map((x) => {
-        const t = x.translation!;
-        return [
-          x.name,
-          t.blocks,
-          t.executions,
-          t.chainHits,
-          t.jumpCacheHits,
-          t.invalidations,
-          t.retranslations,
-          t.flushes,
-          t.cached,
-          t.sourceBytes,
-        ];
-      }),
-    ));
-  }
+  };
+  section("VMM (trap, bt; hw with shadow paging):", d.filter((x) => x.vmm !== undefined), [
+    ["emulated", (x) => x.vmm!.emulated],
+    ["hidden faults", (x) => x.vmm!.hiddenFaults],
+    ["reflected", (x) => x.vmm!.reflected],
+    ["injected", (x) => x.vmm!.injected],
+    ["pt writes", (x) => x.vmm!.ptWrites],
+    ["shadow fills/drops", (x) => `${x.vmm!.shadowFills}/${x.vmm!.shadowDrops}`],
+    ["translated pages", (x) => x.vmm!.translatedPages],
+  ]);
+  section(
+    "translation cache (jit engine; hw, trap, bt):",
+    d.filter((x) => x.translation !== undefined),
+    [
+      ["translated", (x) => x.translation!.blocks],
+      ["executions", (x) => x.translation!.executions],
+      ["chain hits", (x) => x.translation!.chainHits],
+      ["jump-cache hits", (x) => x.translation!.jumpCacheHits],
+      ["invalidations", (x) => x.translation!.invalidations],
+      ["retranslations", (x) => x.translation!.retranslations],
+      ["flushes", (x) => x.translation!.flushes],
+      ["cached", (x) => x.translation!.cached],
+      ["source bytes", (x) => x.translation!.sourceBytes],
+    ],
+  );
   return out.join("\n");
 }
