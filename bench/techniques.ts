@@ -15,8 +15,8 @@
 
 import { Machine } from "../vmm/machine.ts";
 import type { SoftTechnique } from "../vmm/software_vmm.ts";
-import { Hypervisor } from "../kernel/hypervisor.ts";
-import { Dom0 } from "../dom0/dom0.ts";
+import { bareRun, domainRun } from "../cli/compare.ts";
+import { DEFAULT_PROFILE } from "../kernel/costs.ts";
 import type { DomainMode } from "../kernel/domain.ts";
 import type { HwPaging } from "../vmm/hw_shadow.ts";
 import { benchArgs, CPU_GUESTS, repeatCount } from "./options.ts";
@@ -66,37 +66,15 @@ type Run = "bare" | "trap" | "bt" | "hw (nested)" | "hw (shadow)";
 const RUNS: Run[] = ["bare", "trap", "bt", "hw (nested)", "hw (shadow)"];
 
 function kernelSeconds(r: Run): number {
-  if (r === "bare") {
-    const m = new Machine({
-      image: KERNEL,
-      ramSize: MEMORY,
-      bootargs: CMDLINE,
-      console: { put() {} },
-      sbi: true,
-    });
-    const t0 = performance.now();
-    const o = m.runFor();
-    if (o.kind !== "exit" || o.code !== 0) throw new Error(`bare: ${JSON.stringify(o)}`);
-    return (performance.now() - t0) / 1000;
-  }
-  const mode = r.split(" ")[0] as DomainMode;
+  const setup = { memory: MEMORY, cmdline: CMDLINE, maxInsns: Infinity };
   const paging = r.includes("(") ? r.slice(4, -1) as HwPaging : undefined;
-  const hv = new Hypervisor({ memory: MEMORY + (4 << 20) });
-  const dom0 = new Dom0(hv, () => {});
-  hv.attach(dom0);
-  const d = dom0.toolstack.create({
-    name: "k",
-    image: KERNEL,
-    memory: MEMORY,
-    mode,
-    paging,
-    cmdline: CMDLINE,
-  });
-  dom0.toolstack.start(d);
-  const t0 = performance.now();
-  const o = hv.run();
-  if (o.kind !== "done" || d.shutdownReason !== 0) throw new Error(`${r}: ${JSON.stringify(o)}`);
-  return (performance.now() - t0) / 1000;
+  const row = r === "bare"
+    ? bareRun(KERNEL, "k", true, setup)
+    : domainRun(KERNEL, "k", r.split(" ")[0] as DomainMode, DEFAULT_PROFILE, paging, setup);
+  if (row.outcome !== (r === "bare" ? "exit 0" : "shutdown (poweroff)")) {
+    throw new Error(`${r}: ${row.outcome}`);
+  }
+  return row.wallMs / 1000;
 }
 
 for (const r of RUNS) kernelSeconds(r); // warm-up

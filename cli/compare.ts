@@ -49,17 +49,35 @@ export interface CompareRow {
   console: string;
 }
 
-const MEMORY = 64 << 20;
+/** How a run is set up: guest memory, kernel command line, instruction budget. */
+export interface RunSetup {
+  /** Guest memory in bytes (default 64 MiB). */
+  memory?: number;
+  /** The kernel command line (bootargs), if any. */
+  cmdline?: string;
+  /** Instructions before the run is stopped (default 2 billion). */
+  maxInsns?: number;
+}
 
-function bare(image: Uint8Array, name: string, smode: boolean): CompareRow {
+const MEMORY = 64 << 20;
+const MAX_INSNS = 2_000_000_000;
+
+/** `image` bare: on a machine of its own (with SBI firmware when `smode`). */
+export function bareRun(
+  image: Uint8Array,
+  name: string,
+  smode: boolean,
+  setup: RunSetup = {},
+): CompareRow {
   let out = "";
   const m = new Machine({
     image,
     imageName: name,
-    ramSize: MEMORY,
+    ramSize: setup.memory ?? MEMORY,
+    bootargs: setup.cmdline,
     console: { put: (b) => (out += String.fromCharCode(b)) },
     sbi: smode,
-    maxInsns: 2_000_000_000,
+    maxInsns: setup.maxInsns ?? MAX_INSNS,
   });
   const t0 = performance.now();
   const o = m.runFor();
@@ -81,22 +99,25 @@ function bare(image: Uint8Array, name: string, smode: boolean): CompareRow {
   };
 }
 
-function domain(
+/** `image` as the one DomU of a hypervisor, under technique `mode`. */
+export function domainRun(
   image: Uint8Array,
   name: string,
   mode: DomainMode,
   profile: string,
   paging?: HwPaging,
+  setup: RunSetup = {},
 ): CompareRow {
+  const memory = setup.memory ?? MEMORY;
   const hv = new Hypervisor({
-    memory: MEMORY + (8 << 20),
+    memory: memory + (8 << 20),
     costs: profile,
-    maxInsns: 2_000_000_000,
+    maxInsns: setup.maxInsns ?? MAX_INSNS,
   });
   let out = "";
   const dom0 = new Dom0(hv, (_d, line) => (out += line + "\n"));
   hv.attach(dom0);
-  const d = dom0.toolstack.create({ name, image, memory: MEMORY, mode, paging });
+  const d = dom0.toolstack.create({ name, image, memory, mode, paging, cmdline: setup.cmdline });
   dom0.toolstack.start(d);
   const t0 = performance.now();
   const o = hv.run();
@@ -135,11 +156,11 @@ export function compare(
   costProfile(profile); // a bad name fails here, before anything runs
   const paging = opts.hwPaging ?? profileHwPaging(profile);
   const smode = firstMachineModeInstruction(image, name) === null;
-  const rows = [bare(image, name, smode)];
-  rows.push(domain(image, name, "trap", profile));
-  rows.push(domain(image, name, "bt", profile));
-  if (smode) rows.push(domain(image, name, "hw", profile, paging));
-  if (opts.pv) rows.push(domain(opts.pv, name, "pv", profile));
+  const rows = [bareRun(image, name, smode)];
+  rows.push(domainRun(image, name, "trap", profile));
+  rows.push(domainRun(image, name, "bt", profile));
+  if (smode) rows.push(domainRun(image, name, "hw", profile, paging));
+  if (opts.pv) rows.push(domainRun(opts.pv, name, "pv", profile));
   return { rows, unavailable: smode ? [] : ["hw (an M-mode image)"], profile };
 }
 
