@@ -7,6 +7,7 @@
  */
 #include "proc.h"
 #include "sbi.h"
+#include "virt.h"
 
 #define SIP_STIP (1u << 5)
 #define LINEAR_MAX_PAGES ((u32)LINEAR_MEGAPAGES << 10) /* boot_root's megapages at virt_base */
@@ -14,8 +15,7 @@
 u32 virt_base;
 extern u32 boot_root[1024];
 extern char _end[];
-static u32 base_mfn;      /* the frame the kernel was loaded at: pfn 0 */
-static u32 load_pa;
+static u32 base_mfn; /* the frame the kernel was loaded at: pfn 0 */
 static char cmdline[256];
 static event_handler timer_handler;
 
@@ -65,7 +65,6 @@ static u32 read_fdt(const u8 *fdt) {
 /* entry.S enters here with paging on (boot_root), on the boot stack. */
 void kmain_native(u32 hartid, u32 dtb_pa, u32 load) {
   virt_base = VIRT_BASE;
-  load_pa = load;
   base_mfn = load >> PAGE_SHIFT;
   if (dtb_pa < load) panic("the device tree at 0x%x lies below the kernel", dtb_pa);
   u32 ram_end = read_fdt((const u8 *)(virt_base + (dtb_pa - load)));
@@ -81,8 +80,8 @@ void kmain_native(u32 hartid, u32 dtb_pa, u32 load) {
 int console_write(const char *buf, u32 n) {
   volatile u8 *uart = (volatile u8 *)UART_VA;
   for (u32 i = 0; i < n; i++) {
-    while (!(uart[5] & 0x20)) {} /* LSR.THRE */
-    uart[0] = (u8)buf[i];
+    while (!(uart[UART_LSR] & LSR_THRE)) {}
+    uart[UART_THR] = (u8)buf[i];
   }
   return (int)n;
 }
@@ -124,7 +123,7 @@ u32 pfn_to_mfn(u32 pfn) { return base_mfn + pfn; }
 /* The boot tables become the kernel's address space, without the one-to-one entry. */
 void mm_init(void) {
   kernel_root_pfn = va_to_pfn(boot_root);
-  boot_root[load_pa >> 22] = 0;
+  boot_root[base_mfn >> 10] = 0; /* the load address's megapage */
   __asm__ volatile("sfence.vma" ::: "memory");
 }
 

@@ -5,14 +5,6 @@
  */
 #include "rt.h"
 
-/* UART 16550 registers (byte-wide, stride 1, as on QEMU virt). */
-#define UART_THR 0 /* transmit holding (write) */
-#define UART_IER 1 /* interrupt enable */
-#define UART_FCR 2 /* FIFO control (write) */
-#define UART_LCR 3 /* line control */
-#define UART_LSR 5 /* line status */
-#define LSR_THRE 0x20 /* transmit holding register empty */
-
 /* Called by crt0 before main: 8N1, FIFOs on, no interrupts (the console is polled). */
 void rt_init(void) {
   mmio_write8(UART_BASE + UART_IER, 0);

@@ -19,6 +19,13 @@
 
 #define UART_BASE 0x10000000u
 #define UART_IRQ 10
+/* UART 16550 registers (byte-wide, stride 1, as on QEMU virt). */
+#define UART_THR 0    /* transmit holding (write) */
+#define UART_IER 1    /* interrupt enable */
+#define UART_FCR 2    /* FIFO control (write) */
+#define UART_LCR 3    /* line control */
+#define UART_LSR 5    /* line status */
+#define LSR_THRE 0x20 /* transmit holding register empty */
 
 #define VIRTIO_BASE 0x10001000u
 #define VIRTIO_STRIDE 0x1000u
