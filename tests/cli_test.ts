@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { assemble } from "../vmm/assembler.ts";
+import { finish } from "./support.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 
@@ -154,11 +155,7 @@ Deno.test("cli: --help documents every option", async () => {
 });
 
 Deno.test("cli: the guest's exit code becomes the exit status", async () => {
-  const prog = assemble(`
-    li t0, 0x100000
-    li t1, ${(7 << 16) | 0x3333}
-    sw t1, 0(t0)
-  `);
+  const prog = assemble(finish(7));
   const r = await cli([tmpFile(prog.bytes)]);
   assert.equal(r.code, 7);
 });
@@ -279,10 +276,7 @@ Deno.test("cli: piped stdin reaches the guest's UART", async () => {
     beqz t0, wait
     lbu a0, 0(s0)
     sb a0, 0(s0)
-    li t0, 0x100000
-    li t1, 0x5555
-    sw t1, 0(t0)
-  `);
+    ${finish()}`);
   const r = await cli([tmpFile(prog.bytes)], "Z");
   assert.equal(r.code, 0);
   assert.equal(r.out, "Z");

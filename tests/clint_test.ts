@@ -1,19 +1,11 @@
 import assert from "node:assert/strict";
 import { Clint } from "../devices/clint.ts";
-import type { HartPins, TimeSource } from "../devices/device.ts";
+import type { TimeSource } from "../devices/device.ts";
+import { FakePins } from "./fakes.ts";
 import { CLINT_BASE, CLINT_SIZE } from "../devices/virt_map.ts";
 
 const MSIP = 1 << 3;
 const MTIP = 1 << 7;
-
-class FakePins implements HartPins {
-  mip = 0;
-  calls = 0;
-  setPending(mask: number, level: boolean): void {
-    this.mip = level ? this.mip | mask : this.mip & ~mask;
-    this.calls++;
-  }
-}
 
 class FakeTime implements TimeSource {
   now = 0;

@@ -9,16 +9,9 @@
  */
 
 import assert from "node:assert/strict";
-import { enter, pass, PMP_ALL, R, runAsm, trapped } from "./support.ts";
+import { enter, NO_TIMER, pass, PMP_ALL, PRIV, R, runAsm, trapped } from "./support.ts";
 
 const CLINT = 0x0200_0000;
-/** Sets mtimecmp to the far future so MTIP (pending from reset, mtimecmp = 0) clears. */
-const NO_TIMER = `
-  li t0, ${CLINT + 0x4004}
-  li t1, -1
-  sw t1, 0(t0)
-  sw t1, -4(t0)
-`;
 
 /** Runs `body` in `mode` (after `pre` in M) and asserts it raised illegal instruction. */
 function illegalIn(mode: "M" | "S" | "U", body: string, bits: number, pre = "") {
@@ -34,7 +27,7 @@ function illegalIn(mode: "M" | "S" | "U", body: string, bits: number, pre = "") 
   assert.equal(h.mcause, 2, `${mode}: ${body}: mcause`);
   assert.equal(h.mtval >>> 0, bits >>> 0, `${mode}: ${body}: mtval = instruction bits`);
   assert.equal(h.mepc >>> 0, r.label("bad"), `${mode}: ${body}: mepc`);
-  assert.equal((h.mstatus >>> 11) & 3, mode === "M" ? 3 : mode === "S" ? 1 : 0, "MPP");
+  assert.equal((h.mstatus >>> 11) & 3, PRIV[mode], "MPP");
   return r;
 }
 

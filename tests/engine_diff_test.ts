@@ -47,7 +47,7 @@ import { type Engine, Machine, type MachineOptions, type Outcome } from "../vmm/
 import { MemoryDisk } from "../devices/raw_disk.ts";
 import { ENGINE_EVENTS, type EventName, EVENTS, Trace } from "../kernel/trace.ts";
 import { DEFAULT_HOT_THRESHOLD } from "../vmm/translator.ts";
-import { PMP_ALL } from "./support.ts";
+import { finish, PMP_ALL } from "./support.ts";
 
 // ---- deterministic randomness ---------------------------------------------------------------
 
@@ -127,7 +127,6 @@ const CLINT_MSIP = 0x0200_0000;
 const MTIMECMP = 0x0200_4000;
 const MTIME = 0x0200_bff8;
 const UART = 0x1000_0000;
-const FINISHER = 0x0010_0000;
 
 /** Registers the programs write at random: not sp, s0 (data pointers), s1 (loop counter),
  *  t3/t4 (S handler) or t5/t6 (M handler). */
@@ -957,10 +956,7 @@ svec:
 .org ${hex(f.bodyAt)}
 body:
 ${body.join("\n")}
-finish:
-  li x10, ${FINISHER}
-  li x11, 0x5555
-  sw x11, 0(x10)
+finish:${finish(0, ["x10", "x11"])}
 hang:
   j hang
 ${this.subs.join("\n")}
@@ -1319,10 +1315,7 @@ loop:
 target:
   addi x11, x11, 7    # 0x8000_1000
   bnez x9, loop
-  li x10, ${FINISHER}
-  li x12, 0x5555
-  sw x12, 0(x10)
-`).bytes;
+${finish(0, ["x10", "x12"])}`).bytes;
   const failures: string[] = [];
   for (let b = 1; b <= 20; b++) {
     const [a, j] = (["interp", "jit"] as const).map((engine) => {

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import { Htif } from "../devices/htif.ts";
-import type {
-  ConsolePort,
-  DmaMemory,
-  PowerControl,
-  StoreWatcher,
-  Width,
-} from "../devices/device.ts";
+import type { DmaMemory, PowerControl, StoreWatcher, Width } from "../devices/device.ts";
+import { FakeConsole } from "./fakes.ts";
 
 const RAM = 0x8000_0000;
 const TOHOST = RAM + 0x1000;
@@ -46,16 +41,6 @@ class FakeRam implements DmaMemory {
   }
   u64(paddr: number): bigint {
     return this.view.getBigUint64(paddr - RAM, true);
-  }
-}
-
-class FakeConsole implements ConsolePort {
-  bytes: number[] = [];
-  put(byte: number): void {
-    this.bytes.push(byte);
-  }
-  text(): string {
-    return String.fromCharCode(...this.bytes);
   }
 }
 

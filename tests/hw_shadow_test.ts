@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { guestImage, withoutNumbers } from "./support.ts";
+import { guestImage, runMachine, withoutNumbers } from "./support.ts";
 import { assemble } from "../vmm/assembler.ts";
 import { type Engine, type ExitKind, type HostedHooks, Machine } from "../vmm/machine.ts";
 import type { HwPaging } from "../vmm/hw_shadow.ts";
@@ -169,17 +169,15 @@ Deno.test("hw shadow paging: both engines agree exactly", () => {
 
 Deno.test("hw shadow paging: a shadow pool too small for the guest is emptied and refilled", () => {
   const nb = (shadowPages?: number) => {
-    let out = "";
-    const m = new Machine({
+    const { m, outcome, text } = runMachine({
       image: nanobench,
-      console: { put: (b) => (out += String.fromCharCode(b)) },
       sbi: true,
       hosted: counting(),
       hwPaging: "shadow",
       shadowPages,
       maxInsns: 200_000_000,
     });
-    return { o: m.runFor(), out, vmm: m.vmm as HwShadowVmm };
+    return { o: outcome, out: text, vmm: m.vmm as HwShadowVmm };
   };
   const big = nb(), small = nb(5);
   assert.equal(big.vmm.shadow.stats.resets, 0);

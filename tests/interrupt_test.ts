@@ -9,14 +9,44 @@
  */
 
 import assert from "node:assert/strict";
-import { enter, pass, R, runAsm } from "./support.ts";
+import { PLIC_BASE, UART_BASE, UART_IRQ } from "../devices/virt_map.ts";
+import { enter, MTIMECMP, NO_TIMER, pass, R, runAsm } from "./support.ts";
 
 const CLINT = 0x0200_0000;
 const MSIP = CLINT;
-const MTIMECMP = CLINT + 0x4000;
 const MTIME = CLINT + 0xbff8;
 /** mcause/scause value of interrupt `n` (bit 31 set), unsigned. */
 const irq = (n: number) => 0x8000_0000 + n;
+
+/**
+ * Routes the UART's THR-empty interrupt (PLIC source 10, priority 1) to PLIC context `ctx`
+ * (0: hart 0 M, 1: hart 0 S) with threshold 0, then enables it in the UART's IER, which
+ * raises it at once. Uses t0–t2 and leaves t0 = the context's enable word.
+ */
+const uartIrqTo = (ctx: number) => `
+  li t0, ${PLIC_BASE + 4 * UART_IRQ}
+  li t1, 1
+  sw t1, 0(t0)
+  li t0, ${PLIC_BASE + 0x20_0000 + 0x1000 * ctx}
+  sw zero, 0(t0)
+  li t0, ${PLIC_BASE + 0x2000 + 0x80 * ctx}
+  li t1, ${1 << UART_IRQ}
+  sw t1, 0(t0)
+  li t2, ${UART_BASE + 1}
+  li t1, 2
+  sb t1, 0(t2)
+`;
+
+/**
+ * A vectored trap table (after `.align 6`): entry `cause` jumps to `target`; the entries
+ * before it jump to `wrong`, which follows the table and fails with exit code 3.
+ */
+const vectorTo = (cause: number, target: string) => `
+${"  j wrong\n".repeat(cause)}  j ${target}
+wrong:
+  li a0, 3
+  j __fail
+`;
 
 /** Sets mtimecmp to mtime + `ticks` (hi word to max first, as RV32 code must). */
 const timerIn = (ticks: number) => `
@@ -29,12 +59,6 @@ const timerIn = (ticks: number) => `
   sw t2, 4(t0)
   sw t1, 0(t0)
   sw zero, 4(t0)
-`;
-const NO_TIMER = `
-  li t0, ${MTIMECMP}
-  li t2, -1
-  sw t2, 4(t0)
-  sw t2, 0(t0)
 `;
 
 // §3.1.9: MTIP is set while mtime ≥ mtimecmp; taken when MTIE and MIE are set.
@@ -127,18 +151,8 @@ Deno.test("interrupt: priority MEI > MSI > MTI > SEI > SSI > STI", () => {
     la t0, handler
     csrw mtvec, t0
     li s1, 0x80100000
-    # MEI: UART (PLIC source 10) THR-empty interrupt, enabled for context 0 (hart 0 M).
-    li t0, 0x0c000028
-    li t1, 1
-    sw t1, 0(t0)
-    li t0, 0x0c200000
-    sw zero, 0(t0)
-    li t0, 0x0c002000
-    li t1, 0x400
-    sw t1, 0(t0)
-    li t0, 0x10000001
-    li t1, 2
-    sb t1, 0(t0)
+    # MEI: the UART's interrupt, routed to context 0 (hart 0 M).
+    ${uartIrqTo(0)}
     # MSI
     li t0, ${MSIP}
     li t1, 1
@@ -366,18 +380,7 @@ Deno.test("interrupt: vectored mtvec dispatches on the cause", () => {
     j __fail
     .align 6
   vec:
-    j wrong
-    j wrong
-    j wrong
-    j wrong
-    j wrong
-    j wrong
-    j wrong
-    j timer
-    j wrong
-  wrong:
-    li a0, 3
-    j __fail
+    ${vectorTo(7, "timer")}
   timer:
     csrr a1, mcause
   `);
@@ -564,15 +567,7 @@ Deno.test("interrupt: vectored stvec dispatches S-level interrupts on the cause"
     j __fail
     .align 6
   svec:
-    j wrong
-    j wrong
-    j wrong
-    j wrong
-    j wrong
-    j stimer
-  wrong:
-    li a0, 3
-    j __fail
+    ${vectorTo(5, "stimer")}
   stimer:
     csrr a1, scause
   `);
@@ -585,17 +580,7 @@ Deno.test("interrupt: vectored stvec dispatches S-level interrupts on the cause"
 Deno.test("interrupt: csrrs on mip does not latch the PLIC's SEIP into the software bit", () => {
   const r = pass(`
     ${NO_TIMER}
-    li t0, 0x0c000028      # source 10 (UART) priority 1
-    li t1, 1
-    sw t1, 0(t0)
-    li t0, 0x0c201000      # context 1 (hart 0 S) threshold 0
-    sw zero, 0(t0)
-    li t0, 0x0c002080      # context 1 enables: source 10
-    li t1, 0x400
-    sw t1, 0(t0)
-    li t2, 0x10000001      # UART IER: THR empty interrupt
-    li t1, 2
-    sb t1, 0(t2)
+    ${uartIrqTo(1)}
     csrr a0, mip           # SEIP from the PLIC
     csrsi mip, 2           # set SSIP with a read-modify-write
     sw zero, 0(t0)         # PLIC: disable the source; SEIP signal drops

@@ -7,27 +7,23 @@
  */
 
 import assert from "node:assert/strict";
-import { Machine } from "../vmm/machine.ts";
+import { Machine, type MachineOptions } from "../vmm/machine.ts";
 import { assemble } from "../vmm/assembler.ts";
-import { pass, R, RAM } from "./support.ts";
+import { finish, pass, R, RAM, runMachine } from "./support.ts";
+
+/**
+ * Runs `src`, ended through the test finisher, on a machine with `opts`, asserts it
+ * passed, and returns the machine (for cache statistics).
+ */
+function passed(src: string, opts: Omit<MachineOptions, "image" | "console">): Machine {
+  const { m, outcome } = runMachine({ image: assemble(`${src}\n${finish()}`).bytes, ...opts });
+  assert.deepEqual(outcome, { kind: "exit", code: 0 });
+  return m;
+}
 
 /** Runs `src` under the JIT alone and returns the machine (for cache statistics). */
 function jitRun(src: string, jitMaxBlocks?: number): Machine {
-  const prog = assemble(`${src}
-    li t0, 0x100000
-    li t1, 0x5555
-    sw t1, 0(t0)
-  `);
-  const m = new Machine({
-    image: prog.bytes,
-    console: { put() {} },
-    engine: "jit",
-    jitMaxBlocks,
-    jitHotThreshold: 1,
-  });
-  const o = m.runFor();
-  assert.deepEqual(o, { kind: "exit", code: 0 });
-  return m;
+  return passed(src, { engine: "jit", jitMaxBlocks, jitHotThreshold: 1 });
 }
 
 // A store rewrites an instruction later in the same block: the new one runs.
@@ -250,10 +246,7 @@ Deno.test("jit: a store rewriting code as its page's last instruction ends the b
     addi s1, s1, 1
     li t2, 1
     beq s1, t2, back
-    li t0, 0x100000
-    li t1, 0x5555
-    sw t1, 0(t0)
-  `);
+    ${finish()}`);
   const stops = (engine: "interp" | "jit") => {
     const m = new Machine({ image: prog.bytes, console: { put() {} }, engine, jitHotThreshold: 1 });
     const pcs: number[] = [];
@@ -277,18 +270,9 @@ Deno.test("jit: a block runs stepped until its hot-threshold-th entry, then tran
     addi a1, a1, 3
     addi a0, a0, -1
     bnez a0, loop
-    li t0, 0x100000
-    li t1, 0x5555
-    sw t1, 0(t0)
   `;
   const run = (jitHotThreshold: number) => {
-    const m = new Machine({
-      image: assemble(src).bytes,
-      console: { put() {} },
-      engine: "jit",
-      jitHotThreshold,
-    });
-    assert.deepEqual(m.runFor(), { kind: "exit", code: 0 });
+    const m = passed(src, { engine: "jit", jitHotThreshold });
     assert.equal(m.hart.x[R.a1], 60);
     return m.jit!.stats;
   };
@@ -335,17 +319,7 @@ Deno.test("jit: a loop entered from above goes round inside the trace that enter
  * checks they end alike, and returns the JIT's statistics and a1.
  */
 function profiled(src: string) {
-  const prog = assemble(`${src}
-    li t0, 0x100000
-    li t1, 0x5555
-    sw t1, 0(t0)
-  `);
-  const run = (engine: "interp" | "jit") => {
-    const m = new Machine({ image: prog.bytes, console: { put() {} }, engine });
-    assert.deepEqual(m.runFor(), { kind: "exit", code: 0 });
-    return m;
-  };
-  const i = run("interp"), j = run("jit");
+  const i = passed(src, { engine: "interp" }), j = passed(src, { engine: "jit" });
   assert.deepEqual([...j.hart.x.slice(0, 32)], [...i.hart.x.slice(0, 32)]);
   assert.equal(j.hart.retired, i.hart.retired);
   return { a1: j.hart.x[R.a1], stats: j.jit!.stats };

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { Machine } from "../vmm/machine.ts";
 import { assemble } from "../vmm/assembler.ts";
 import { UserError } from "../vmm/errors.ts";
-import { pass, R } from "./support.ts";
+import { finish, pass, R, runMachine } from "./support.ts";
 
 const quiet = { put() {} };
 
@@ -41,11 +41,7 @@ function elf(code: Uint8Array, paddr: number, entry = paddr, memsz = code.length
   return out;
 }
 
-const EXIT_OK = `
-  li t0, 0x100000
-  li t1, 0x5555
-  sw t1, 0(t0)
-spin:
+const EXIT_OK = `${finish()}spin:
   j spin
 `;
 
@@ -91,15 +87,9 @@ Deno.test("machine: with 128 MiB the device tree sits 2 MiB-aligned near the top
 
 Deno.test("machine: hello.elf prints its greeting and exits 0", async () => {
   const image = await Deno.readFile(new URL("../guests/images/hello.elf", import.meta.url));
-  let text = "";
-  const m = new Machine({
-    image,
-    ramSize: 4 * 1024 * 1024,
-    console: { put: (b) => (text += String.fromCharCode(b)) },
-    maxInsns: 1_000_000,
-  });
+  const { m, outcome, text } = runMachine({ image, ramSize: 4 * 1024 * 1024, maxInsns: 1_000_000 });
   assert.ok(m.entry >= 0x8000_0000);
-  assert.deepEqual(m.runFor(), { kind: "exit", code: 0 });
+  assert.deepEqual(outcome, { kind: "exit", code: 0 });
   assert.match(text, /Hello from belowzero's RV32 guest!/);
   assert.match(text, /hart id: 0/);
   assert.match(text, /device tree: magic 0xd00dfeed ok/);

@@ -1,17 +1,10 @@
 import assert from "node:assert/strict";
 import { Plic } from "../devices/plic.ts";
-import type { HartPins } from "../devices/device.ts";
+import { FakePins } from "./fakes.ts";
 import { PLIC_BASE, PLIC_NDEV, PLIC_SIZE } from "../devices/virt_map.ts";
 
 const SEIP = 1 << 9;
 const MEIP = 1 << 11;
-
-class FakePins implements HartPins {
-  mip = 0;
-  setPending(mask: number, level: boolean): void {
-    this.mip = level ? this.mip | mask : this.mip & ~mask;
-  }
-}
 
 const prio = (n: number) => 4 * n;
 const PENDING = 0x1000;

@@ -7,8 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { guestImage } from "./support.ts";
-import { Machine } from "../vmm/machine.ts";
+import { guestImage, runMachine } from "./support.ts";
 import { firstMachineModeInstruction } from "../dom0/hvm_builder.ts";
 import { runSystem } from "./pv_support.ts";
 import { HVM_MODES } from "../kernel/domain.ts";
@@ -20,18 +19,15 @@ const native = image("pvkernel-native"), pv = image("pvkernel");
 const CMDLINE = "procs=1 tick=1000";
 
 function bare(cmdline: string): { lines: string[]; code: number } {
-  let out = "";
-  const m = new Machine({
+  const { outcome: o, text } = runMachine({
     image: native,
     ramSize: 16 << 20,
     bootargs: cmdline,
-    console: { put: (b) => (out += String.fromCharCode(b)) },
     sbi: true,
     maxInsns: 500_000_000,
   });
-  const o = m.runFor();
   assert.equal(o.kind, "exit");
-  return { lines: out.trimEnd().split("\n"), code: o.kind === "exit" ? o.code : -1 };
+  return { lines: text.trimEnd().split("\n"), code: o.kind === "exit" ? o.code : -1 };
 }
 
 Deno.test("pvkernel-native: on the bare board it boots, runs its processes and powers off", () => {

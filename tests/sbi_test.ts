@@ -13,6 +13,7 @@ import { Machine, type Outcome } from "../vmm/machine.ts";
 import { PRV_S } from "../vmm/priv.ts";
 import type { SoftTechnique } from "../vmm/software_vmm.ts";
 import { SBI_ERR, SBI_EXT, SBI_IMPL_ID, SBI_SPEC_VERSION } from "../kernel/sbi.ts";
+import { runMachine } from "./support.ts";
 
 /** `li a7, eid; li a6, fid; ecall`. */
 const sbi = (eid: number, fid = 0) => `
@@ -32,17 +33,11 @@ function runOn(
   src: string,
   input: string,
 ): { m: Machine; out: string; o: Outcome } {
-  let out = "";
-  const m = new Machine({
-    image: assemble(src).bytes,
-    console: { put: (b) => (out += String.fromCharCode(b)) },
-    sbi: true,
-    technique,
-    maxInsns: 1_000_000,
-  });
-  if (input) m.input(new TextEncoder().encode(input));
-  const o = m.runFor();
-  return { m, out, o };
+  const { m, outcome, text } = runMachine(
+    { image: assemble(src).bytes, sbi: true, technique, maxInsns: 1_000_000 },
+    { input },
+  );
+  return { m, out: text, o: outcome };
 }
 
 for (const technique of [undefined, "trap", "bt"] as (SoftTechnique | undefined)[]) {

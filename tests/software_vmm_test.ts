@@ -8,9 +8,9 @@
  */
 
 import assert from "node:assert/strict";
-import { guestImage, withoutNumbers } from "./support.ts";
+import { finish, guestImage, runMachine, withoutNumbers } from "./support.ts";
 import { assemble } from "../vmm/assembler.ts";
-import { type Engine, Machine, type Outcome } from "../vmm/machine.ts";
+import type { Engine, Machine, Outcome } from "../vmm/machine.ts";
 import type { SoftTechnique } from "../vmm/software_vmm.ts";
 import { runSystem } from "./pv_support.ts";
 import { MAP_PAGE_A, REMAP_A_TO_B, TABLES } from "./shadow_guest.ts";
@@ -35,10 +35,8 @@ function run(
     shadowPages?: number;
   } = {},
 ): Run {
-  let out = "";
-  const m = new Machine({
+  const { m, outcome, text } = runMachine({
     image,
-    console: { put: (b) => (out += String.fromCharCode(b)) },
     technique,
     sbi: o.sbi,
     engine: o.engine,
@@ -46,19 +44,14 @@ function run(
     maxInsns: o.maxInsns ?? 50_000_000,
     shadowPages: o.shadowPages,
   });
-  const outcome = m.runFor();
-  return { m, o: outcome, out, regs: [...m.hart.x.slice(1, 32)] };
+  return { m, o: outcome, out: text, regs: [...m.hart.x.slice(1, 32)] };
 }
 
 const image = (src: string) => assemble(src).bytes;
 const guest = guestImage;
 
 /** Ends the run through the test finisher with pass. */
-const pass = `
-  li t0, 0x100000
-  li t1, 0x5555
-  sw t1, 0(t0)
-halt:
+const pass = `${finish()}halt:
   j halt`;
 
 // ---- privileged instructions, one by one ----------------------------------------------
@@ -333,15 +326,13 @@ handler:
   csrr s2, mcause
   csrr s3, mtval
 ${pass}`;
-  let out = "";
-  const m = new Machine({
+  const { m, outcome } = runMachine({
     image: image(src),
-    console: { put: (b) => (out += String.fromCharCode(b)) },
     technique: "trap",
     ramSize: 1 << 20,
     maxInsns: 100_000,
   });
-  assert.deepEqual(m.runFor(), { kind: "exit", code: 0 });
+  assert.deepEqual(outcome, { kind: "exit", code: 0 });
   assert.equal(m.hart.x[18], 5, "load access fault");
   assert.equal(m.hart.x[19] >>> 0, 0x80100000);
   assert.equal(m.hart.x[9], 0, "the load did not complete");
@@ -354,19 +345,11 @@ ${pass}`;
 
 Deno.test("bt: indirect jumps in translated kernel code cost a lookup, the same under both engines", () => {
   const img = guest("nanobench");
-  const runWith = (technique: Technique, engine: Engine) => {
-    const m = new Machine({
-      image: img,
-      console: { put() {} },
-      technique,
-      sbi: true,
-      engine,
-      maxInsns: 500_000_000,
-    });
-    m.hart.indirectCycles = 40;
-    m.runFor();
-    return m.hart;
-  };
+  const runWith = (technique: Technique, engine: Engine) =>
+    runMachine(
+      { image: img, technique, sbi: true, engine, maxInsns: 500_000_000 },
+      { setup: (m) => void (m.hart.indirectCycles = 40) },
+    ).m.hart;
   const j = runWith("bt", "jit"), i = runWith("bt", "interp");
   assert.ok(j.stats.indirectJumps > 20_000, `${j.stats.indirectJumps} indirect jumps`);
   assert.equal(i.stats.indirectJumps, j.stats.indirectJumps);

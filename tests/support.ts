@@ -19,11 +19,17 @@
  * Which handler mtvec points to at the start is the `handler` option (default "exit").
  * The epilogue and handlers use only t5 and t6 (x30, x31), so the other registers at exit
  * are the program's. Programs reach the epilogue by falling off their end or `j __pass`.
+ *
+ * Also shared by other tests: {@link finish} (the finisher store a hand-written program
+ * ends with), {@link runMachine} (a machine run with its console collected as text),
+ * {@link NO_TIMER}, {@link PRIV}, {@link guestImage} and {@link withoutNumbers}.
  */
 
 import assert from "node:assert/strict";
 import { assemble, type Program } from "../vmm/assembler.ts";
-import { Machine, type Outcome } from "../vmm/machine.ts";
+import { Machine, type MachineOptions, type Outcome } from "../vmm/machine.ts";
+import { PRV_M, PRV_S, PRV_U } from "../vmm/priv.ts";
+import { CLINT_BASE, TEST_BASE } from "../devices/virt_map.ts";
 import { ENGINE_EVENTS, type EventName, EVENTS, Trace } from "../kernel/trace.ts";
 
 /** The trace events that come from the guest (both engines must record the same). */
@@ -33,6 +39,46 @@ const GUEST_EVENTS = new Set(
 
 /** Exit code of the default trap handler. */
 export const TRAPPED = 0x7e;
+
+/**
+ * The value that ends a run through the SiFive test finisher (DESIGN §3) with exit code
+ * `code`: 0x5555 (pass) for 0, `(code << 16) | 0x3333` (fail) otherwise.
+ */
+export function finisherValue(code: number): number {
+  return code === 0 ? 0x5555 : ((code << 16) | 0x3333) >>> 0;
+}
+
+/**
+ * Guest code that ends the run with exit code `code` (default 0, pass) by storing
+ * {@link finisherValue} to the test finisher; the hart stops at the store. It loads the
+ * address and the value into `regs` (default t0 and t1) and defines no label, so a
+ * program may use it more than once.
+ */
+export function finish(code = 0, regs: readonly [addr: string, value: string] = ["t0", "t1"]) {
+  const [addr, value] = regs;
+  return `
+  li ${addr}, 0x${TEST_BASE.toString(16)}
+  li ${value}, 0x${finisherValue(code).toString(16)}
+  sw ${value}, 0(${addr})
+`;
+}
+
+/** Privilege level numbers (the encoding of mstatus.MPP) by mode letter. */
+export const PRIV = { M: PRV_M, S: PRV_S, U: PRV_U } as const;
+
+/** CLINT mtimecmp (low word; the high word follows it). */
+export const MTIMECMP = CLINT_BASE + 0x4000;
+
+/**
+ * Guest code that sets mtimecmp to the far future (all ones, high word first), so MTIP
+ * (pending from reset, when mtimecmp = 0) clears and no timer interrupt comes; uses t0, t1.
+ */
+export const NO_TIMER = `
+  li t0, ${MTIMECMP}
+  li t1, -1
+  sw t1, 4(t0)
+  sw t1, 0(t0)
+`;
 
 /** RAM base of the virt machine. */
 export const RAM = 0x8000_0000;
@@ -86,10 +132,7 @@ __${x}rec_fetch:
 
 /** The finisher epilogue appended to every program. */
 export const EPILOGUE = `
-__pass:
-  li t6, 0x100000
-  li t5, 0x5555
-  sw t5, 0(t6)
+__pass:${finish(0, ["t6", "t5"])}
 __hang0:
   j __hang0
 __fail:
@@ -101,10 +144,7 @@ __fail:
 __hang1:
   j __hang1
 .align 2
-__trap:
-  li t6, 0x100000
-  li t5, ${(TRAPPED << 16) | 0x3333}
-  sw t5, 0(t6)
+__trap:${finish(TRAPPED, ["t6", "t5"])}
 __hang2:
   j __hang2
 .align 2
@@ -143,7 +183,7 @@ export const PMP_ALL = `
  * mstatus bits are left as they are, so MPIE decides MIE after the switch.
  */
 export function enter(mode: "S" | "U" | "M", target: string | number): string {
-  const mpp = mode === "M" ? 0x1800 : mode === "S" ? 0x800 : 0;
+  const mpp = PRIV[mode] << 11;
   return `${PMP_ALL}
   li t6, 0x1800
   csrc mstatus, t6
@@ -205,6 +245,33 @@ export interface Run {
   log(base?: number): TrapRecord[];
 }
 
+/** What {@link runMachine} gives back. */
+export interface MachineRun {
+  /** The machine after the run. */
+  m: Machine;
+  /** How the run ended. */
+  outcome: Outcome;
+  /** Console output as text. */
+  text: string;
+}
+
+/**
+ * Builds a machine from `opts` with a console that collects the guest's output as text,
+ * queues `input` on its UART, calls `setup` (poke RAM, set hart fields), and runs it
+ * until it stops.
+ */
+export function runMachine(
+  opts: Omit<MachineOptions, "console">,
+  { input = "", setup }: { input?: string; setup?: (m: Machine) => void } = {},
+): MachineRun {
+  let text = "";
+  const m = new Machine({ ...opts, console: { put: (b) => (text += String.fromCharCode(b)) } });
+  if (input) m.input(new TextEncoder().encode(input));
+  setup?.(m);
+  const outcome = m.runFor();
+  return { m, outcome, text };
+}
+
 /**
  * Assembles `src` (plus the epilogue; unless `handler` is "none", a two-instruction
  * prologue sets mtvec, using t6) and runs it on a fresh machine.
@@ -217,21 +284,17 @@ export function runAsm(src: string, opts: RunOptions = {}): Run {
   const prog = assemble(prologue + src + "\n  j __pass\n" + EPILOGUE);
   // Every program runs on both engines, which must agree; the interpreter's run is returned.
   const runOn = (engine: "interp" | "jit") => {
-    let text = "";
     const trace = new Trace();
-    const m = new Machine({
+    const { m, outcome, text } = runMachine({
       trace,
       image: prog.bytes,
       ramSize: opts.ramSize ?? 8 * 1024 * 1024,
       maxInsns: opts.maxInsns ?? 200_000,
-      console: { put: (b) => (text += String.fromCharCode(b)) },
       engine,
       // Every block translated on its first entry: translated code is what is compared.
       jitHotThreshold: 1,
-    });
-    opts.setup?.(m, prog);
-    const out = m.runFor();
-    return { m, out, text, trace };
+    }, { setup: (m) => opts.setup?.(m, prog) });
+    return { m, out: outcome, text, trace };
   };
   const jit = runOn("jit");
   const { m, out, text, trace } = runOn("interp");

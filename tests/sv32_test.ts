@@ -50,13 +50,24 @@ const START = (mode: "S" | "U", target: string | number) => `
   ${enter(mode, target)}
 `;
 
+/**
+ * Runs `src` with the recording M-mode handler on the page tables {@link tables} builds
+ * from `l1` and `l0` (then `opts.setup` pokes anything else), and asserts it passed.
+ */
 function run(
   src: string,
   l1: Record<number, number>,
   l0: Record<number, number>,
-  opts: RunOptions = {},
+  { setup, ...opts }: RunOptions = {},
 ) {
-  const r = runAsm(src, { handler: "record", setup: tables(l1, l0), ...opts });
+  const r = runAsm(src, {
+    handler: "record",
+    setup: (m, prog) => {
+      tables(l1, l0)(m);
+      setup?.(m, prog);
+    },
+    ...opts,
+  });
   assert.deepEqual(r.out, { kind: "exit", code: 0 }, JSON.stringify(r.log().slice(0, 8)));
   return r;
 }
@@ -389,17 +400,7 @@ Deno.test("sv32: the walker sets A on access and D on store", () => {
       0x22: pte(0x8000_4000, V | RD | X),
       0x23: pte(F2, V | RD),
     },
-    {
-      setup: (m) => {
-        tables({ 0x103: pte(0x8040_0000, V | RD | WR) }, {
-          0x20: pte(F0, V | RD | WR),
-          0x21: pte(F1, V | RD | WR),
-          0x22: pte(0x8000_4000, V | RD | X),
-          0x23: pte(F2, V | RD),
-        })(m);
-        poke(m, 0x8000_4000, 0x0000_8067); // ret
-      },
-    },
+    { setup: (m) => poke(m, 0x8000_4000, 0x0000_8067) }, // ret, the code va(0x22) maps
   );
   assert.deepEqual(r.log().map((e) => e.cause), [15]);
   assert.equal(r.word(L0 + 0x20 * 4), pte(F0, V | RD | WR | A), "load: A only");
@@ -469,7 +470,6 @@ Deno.test("sv32: a satp write switches address spaces", () => {
     { 0: pte(F0, V | RD | A) },
     {
       setup: (m) => {
-        tables({}, { 0: pte(F0, V | RD | A) })(m);
         poke(m, ROOT2, V | RD | WR | A | D);
         poke(m, ROOT2 + 0x200 * 4, pte(0x8000_0000, V | RD | WR | X | A | D));
         poke(m, ROOT2 + 0x100 * 4, pte(L02, V));

@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import { type Engine, Machine } from "../vmm/machine.ts";
 import { MemoryDisk } from "../devices/raw_disk.ts";
 import { boot } from "./pv_support.ts";
+import { runMachine } from "./support.ts";
 
 const dir = Deno.env.get("BELOWZERO_THIRD_PARTY");
 const exists = (p: string) => {
@@ -32,17 +33,13 @@ interface RunOpts {
 }
 
 function runOn(engine: Engine, image: Uint8Array, opts: RunOpts) {
-  let out = "";
-  const m = new Machine({
+  const { m, outcome, text: out } = runMachine({
     image,
-    console: { put: (b) => (out += String.fromCharCode(b)) },
     maxInsns: opts.maxInsns,
     disk: opts.disk ? new MemoryDisk(opts.disk.slice()) : undefined,
     virtioVersion: 1,
     engine,
-  });
-  if (opts.input) m.input(new TextEncoder().encode(opts.input));
-  const outcome = m.runFor();
+  }, { input: opts.input });
   const h = m.hart;
   const state = JSON.stringify([
     outcome,

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { ENGINE_EVENTS, EV, type EventName, EVENTS, parseEvents, Trace } from "../kernel/trace.ts";
-import { Machine } from "../vmm/machine.ts";
+import { guestImage, runMachine } from "./support.ts";
 
 Deno.test("trace: records keep their fields, grow past the initial size, and filter", () => {
   const t = new Trace();
@@ -55,15 +55,9 @@ Deno.test("trace: event lists are checked", () => {
 
 function traced(engine: "interp" | "jit", name: string): { trace: Trace; out: string } {
   const trace = new Trace();
-  let out = "";
-  const m = new Machine({
-    image: Deno.readFileSync(new URL(`../guests/images/${name}.elf`, import.meta.url)),
-    console: { put: (b) => (out += String.fromCharCode(b)) },
-    engine,
-    trace,
-  });
-  assert.deepEqual(m.runFor(), { kind: "exit", code: 0 });
-  return { trace, out };
+  const { outcome, text } = runMachine({ image: guestImage(name), engine, trace });
+  assert.deepEqual(outcome, { kind: "exit", code: 0 });
+  return { trace, out: text };
 }
 
 Deno.test("trace: the traps guest's traps, interrupts and returns are all recorded", () => {

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { enter, pass, PMP_ALL, R, runAsm, SLOG, trapped } from "./support.ts";
+import { enter, pass, PMP_ALL, PRIV, R, runAsm, SLOG, trapped } from "./support.ts";
 
 // §3.3.1 ECALL: causes 8, 9, 11 by the mode it is executed in; mepc = the ecall; mtval = 0.
 Deno.test("trap: ecall from M, S and U gives causes 11, 9 and 8", () => {
@@ -26,7 +26,7 @@ Deno.test("trap: ecall from M, S and U gives causes 11, 9 and 8", () => {
     assert.equal(h.mepc >>> 0, r.label("call"), mode);
     assert.equal(h.mtval, 0, `${mode}: mtval`);
     assert.equal(h.priv, 3);
-    assert.equal((h.mstatus >>> 11) & 3, mode === "M" ? 3 : mode === "S" ? 1 : 0, "MPP");
+    assert.equal((h.mstatus >>> 11) & 3, PRIV[mode], "MPP");
   }
 });
 
@@ -267,6 +267,15 @@ Deno.test("trap: sret from M restores SIE and privilege from SPIE and SPP", () =
   assert.equal(u.m.hart.mstatus & 0x22, 0x20, "SIE = SPIE (0), SPIE = 1");
 });
 
+/** S-mode handler `shandler`: scause, sepc, stval, sstatus into a0–a3, then on to `__pass`. */
+const S_RECORD = `
+  shandler:
+    csrr a0, scause
+    csrr a1, sepc
+    csrr a2, stval
+    csrr a3, sstatus
+`;
+
 // §3.1.8: exceptions delegated by medeleg trap to S when raised in S or U: scause,
 // sepc, stval are written, SPP/SPIE/SIE are stacked, and M's registers are untouched.
 Deno.test("trap: medeleg sends U-mode ecall to S", () => {
@@ -284,12 +293,7 @@ Deno.test("trap: medeleg sends U-mode ecall to S", () => {
   call:
     ecall
     j __fail
-  shandler:
-    csrr a0, scause
-    csrr a1, sepc
-    csrr a2, stval
-    csrr a3, sstatus
-  `);
+    ${S_RECORD}`);
   assert.equal(r.m.hart.priv, 1);
   assert.equal(r.x(R.a0), 8);
   assert.equal(r.u(R.a1), r.label("call"));
@@ -310,12 +314,7 @@ Deno.test("trap: delegated trap from S sets SPP = S and stval", () => {
   bad:
     .word 0x80000033
     j __fail
-  shandler:
-    csrr a0, scause
-    csrr a1, sepc
-    csrr a2, stval
-    csrr a3, sstatus
-  `);
+    ${S_RECORD}`);
   assert.equal(r.x(R.a0), 2);
   assert.equal(r.u(R.a1), r.label("bad"));
   assert.equal(r.u(R.a2), 0x8000_0033);

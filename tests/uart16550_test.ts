@@ -1,26 +1,7 @@
 import assert from "node:assert/strict";
 import { Uart16550 } from "../devices/uart16550.ts";
-import type { ConsolePort, IrqLine } from "../devices/device.ts";
+import { FakeConsole, FakeIrq } from "./fakes.ts";
 import { UART_BASE } from "../devices/virt_map.ts";
-
-class FakeIrq implements IrqLine {
-  level = false;
-  changes = 0;
-  set(level: boolean): void {
-    this.level = level;
-    this.changes++;
-  }
-}
-
-class FakeConsole implements ConsolePort {
-  bytes: number[] = [];
-  put(byte: number): void {
-    this.bytes.push(byte);
-  }
-  text(): string {
-    return String.fromCharCode(...this.bytes);
-  }
-}
 
 const RBR = 0,
   THR = 0,

@@ -19,7 +19,8 @@ import {
   VirtioBlk,
 } from "../devices/virtio_blk.ts";
 import { MemoryDisk } from "../devices/raw_disk.ts";
-import type { BlockBackend, DmaMemory, IrqLine } from "../devices/device.ts";
+import type { BlockBackend, DmaMemory } from "../devices/device.ts";
+import { FakeIrq } from "./fakes.ts";
 import { VIRTIO_BASE } from "../devices/virt_map.ts";
 
 const RAM = 0x8000_0000;
@@ -61,13 +62,6 @@ class FakeRam implements DmaMemory {
   }
   set64(a: number, v: number): void {
     this.view.setBigUint64(a - RAM, BigInt(v), true);
-  }
-}
-
-class FakeIrq implements IrqLine {
-  level = false;
-  set(level: boolean): void {
-    this.level = level;
   }
 }
 
