@@ -26,6 +26,7 @@ export type { Engine, ExitKind, HostedHooks, MachineOptions, Outcome } from "./v
 export { SoftwareVmm } from "./vmm/software_vmm.ts";
 export type {
   CalloutKind,
+  ShadowVmmOptions,
   SoftTechnique,
   SoftwareVmmOptions,
   VmmExitKind,

@@ -22,7 +22,7 @@ import { CAUSE, PRV_S } from "./priv.ts";
 import { type Access, ACCESS_FAULT, PAGE_FAULT, PTE } from "./mmu.ts";
 import { GuestWalk, ShadowPager } from "./shadow.ts";
 import { stepBits } from "./stepper.ts";
-import { guestView, newVmmStats, type VmmReport, type VmmStats } from "./software_vmm.ts";
+import { guestView, newVmmStats, type ShadowVmmOptions, type VmmStats } from "./software_vmm.ts";
 
 /** How `hw` virtualizes guest memory: a second translation stage, or shadow tables. */
 export type HwPaging = "nested" | "shadow";
@@ -37,17 +37,8 @@ const INTERCEPTED = (1 << CAUSE.VIRTUAL_INSN) | (1 << CAUSE.FETCH_PAGE) |
   (1 << CAUSE.LOAD_PAGE) | (1 << CAUSE.STORE_PAGE);
 const SATP = 0x180;
 
-/** Options of the VMM. */
-export interface HwShadowOptions {
-  /** Guest RAM: [RAM base, guestEnd); shadow tables use the RAM pages after it. */
-  guestEnd: number;
-  /** RAM page index of the first shadow-table page. */
-  poolFirst: number;
-  /** Pages in the shadow-table pool. */
-  poolPages: number;
-  /** Where exits are reported (absent: nothing charged). */
-  report?: VmmReport;
-}
+/** Options of the VMM: those of every shadowing VMM. */
+export type HwShadowOptions = ShadowVmmOptions;
 
 /** The shadow-paging VMM of one hardware-assisted hart. */
 export class HwShadowVmm {

@@ -96,10 +96,8 @@ export function guestView(h: Hart, guestEnd: number): Hart {
 /** Interrupt bits a device may drive. */
 const PIN_BITS = IRQ.MSI | IRQ.MTI | IRQ.MEI | IRQ.SEI | IRQ.STI;
 
-/** Options of a software VMM. */
-export interface SoftwareVmmOptions {
-  /** Trap-and-emulate or binary translation. */
-  technique: SoftTechnique;
+/** Where a shadowing VMM's guest and shadow tables live, and where it reports its work. */
+export interface ShadowVmmOptions {
   /** Guest RAM: [RAM base, guestEnd); shadow tables use the RAM pages after it. */
   guestEnd: number;
   /** RAM page index of the first shadow-table page. */
@@ -108,6 +106,12 @@ export interface SoftwareVmmOptions {
   poolPages: number;
   /** Where work is reported (absent: a bare machine, nothing charged). */
   report?: VmmReport;
+}
+
+/** Options of a software VMM. */
+export interface SoftwareVmmOptions extends ShadowVmmOptions {
+  /** Trap-and-emulate or binary translation. */
+  technique: SoftTechnique;
 }
 
 /** The VMM of one deprivileged hart. */
