@@ -106,6 +106,11 @@ export class Bus implements DmaMemory {
     return undefined;
   }
 
+  /** Whether anything answers at `pa` (RAM or a device); elsewhere an access faults. */
+  backs(pa: number): boolean {
+    return this.ramOffset(pa, 1) >= 0 || this.device(pa) !== undefined;
+  }
+
   /** Sets a flag on the RAM page at offset `off`. */
   flagPage(off: number, flag: number): void {
     const p = off >>> 12;

@@ -127,7 +127,7 @@ export class HwShadowVmm {
       const access = g.excCause === ACCESS_FAULT[acc];
       return this.inject(access ? "fault" : "reflect", g.excCause, g.excTval, va);
     }
-    if (h.bus.ramOffset(pa, 1) < 0 && h.bus.device(pa) === undefined) {
+    if (!h.bus.backs(pa)) {
       // Nothing behind the guest-physical address: an access fault, as on the board.
       return this.inject("fault", ACCESS_FAULT[acc], va, pa);
     }

@@ -278,7 +278,7 @@ export class SoftwareVmm {
       return vh.takeException();
     }
     const priv = acc === ACC_FETCH ? vh.priv : dataPriv(vh);
-    if (h.bus.ramOffset(pa, 1) < 0 && h.bus.device(pa) === undefined) {
+    if (!h.bus.backs(pa)) {
       // Nothing behind the guest-physical address: an access fault, as on the board.
       this.report("fault", pa);
       this.stats.reflected++;
