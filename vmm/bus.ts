@@ -46,11 +46,11 @@ export class Bus implements DmaMemory {
   /** Called when a page first gains a flag, so every hart's store TLB can drop it. */
   readonly pageFlaggedListeners: ((page: number) => void)[] = [];
   /**
-   * Bytes of RAM from its base that device DMA may reach: all of it, unless the bus also
-   * holds memory of the VMM's own past the guest's (shadow tables), which guests' devices
-   * must not touch.
+   * Bytes of RAM from its base that are the guest's: all of it, unless the bus also holds
+   * memory of a VMM's own past them (its shadow tables). Device DMA reaches only the
+   * guest's bytes, and the VMM's view of its guest stops there too.
    */
-  dmaSize: number;
+  guestSize: number;
   private readonly devices: MmioDevice[] = [];
   private readonly watchers = new Map<number, StoreWatcher[]>();
 
@@ -75,7 +75,7 @@ export class Bus implements DmaMemory {
     this.i16 = new Int16Array(this.ram, at, ramSize >> 1);
     this.i32 = new Int32Array(this.ram, at, ramSize >> 2);
     this.pageFlags = new Uint8Array(ramSize >>> 12);
-    this.dmaSize = ramSize;
+    this.guestSize = ramSize;
   }
 
   /** Maps a device at its base. Windows must not overlap RAM or each other. */
@@ -184,7 +184,7 @@ export class Bus implements DmaMemory {
   /** DMA read (DmaMemory). */
   read(paddr: number, dst: Uint8Array): boolean {
     const off = this.ramOffset(paddr, dst.length);
-    if (off < 0 || off + dst.length > this.dmaSize) return false;
+    if (off < 0 || off + dst.length > this.guestSize) return false;
     dst.set(this.u8.subarray(off, off + dst.length));
     return true;
   }
@@ -192,7 +192,7 @@ export class Bus implements DmaMemory {
   /** DMA write (DmaMemory): code caches are told about every page touched. */
   write(paddr: number, src: Uint8Array): boolean {
     const off = this.ramOffset(paddr, src.length);
-    if (off < 0 || off + src.length > this.dmaSize) return false;
+    if (off < 0 || off + src.length > this.guestSize) return false;
     this.u8.set(src, off);
     for (let p = off >>> 12; p <= (off + src.length - 1) >>> 12 && src.length > 0; p++) {
       const flags = this.pageFlags[p];

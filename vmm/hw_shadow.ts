@@ -61,10 +61,10 @@ export class HwShadowVmm {
 
   /** Takes over hart `h`, which already runs its guest in S-mode with SBI in root mode. */
   constructor(readonly h: Hart, private readonly o: HwShadowOptions) {
-    this.g = guestView(h, o.guestEnd);
+    this.g = guestView(h);
     this.g.pmp.openAll();
     this.walk = new GuestWalk(this.g);
-    this.shadow = new ShadowPager(h.bus, o.poolFirst, o.poolPages, h);
+    this.shadow = ShadowPager.pastGuest(h);
     h.bus.tableWritten = (off, len) => this.tableWritten(off, len);
     const firmware = h.root;
     h.root = (hart, cause, tval, interrupt) => {

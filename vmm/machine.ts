@@ -209,7 +209,7 @@ export class Machine implements HartHost {
     }
     this.ramSize = ramSize;
     this.bus = new Bus(map.RAM_BASE, ramSize + pool * 4096, opts.ramBacking);
-    this.bus.dmaSize = ramSize; // the shadow pool past it is the VMM's own
+    this.bus.guestSize = ramSize; // the shadow pool past it is the VMM's own
     this.hosted = opts.hosted;
     this.hart = new Hart(this.bus, 0, this);
     const hart = this.hart;
@@ -291,20 +291,12 @@ export class Machine implements HartHost {
     if (opts.technique) {
       this.vmm = soft = new SoftwareVmm(hart, {
         technique: opts.technique,
-        guestEnd: end,
-        poolFirst: ramSize / 4096,
-        poolPages: pool,
         report: this.hosted,
       });
     }
     if (opts.sbi) this.sbi = this.startSbi(soft?.vh ?? hart, consolePort, power);
     if (shadowHw) {
-      this.vmm = new HwShadowVmm(hart, {
-        guestEnd: end,
-        poolFirst: ramSize / 4096,
-        poolPages: pool,
-        report: this.hosted,
-      });
+      this.vmm = new HwShadowVmm(hart, { report: this.hosted });
     }
     if (this.hosted) {
       const hosted = this.hosted;

@@ -96,6 +96,15 @@ export class ShadowPager {
     this.resetPool();
   }
 
+  /**
+   * The shadow tables of hart `h`'s guest: all of RAM past the guest's own (`Bus.guestSize`)
+   * is their pool.
+   */
+  static pastGuest(h: Hart): ShadowPager {
+    const first = h.bus.guestSize / 4096;
+    return new ShadowPager(h.bus, first, h.bus.ramSize / 4096 - first, h);
+  }
+
   /** Slot of the shadow for guest context `key`, made (or evicting the oldest) if needed. */
   select(key: string): number {
     this.clock++;

@@ -82,28 +82,27 @@ export function newVmmStats(): VmmStats {
 
 /**
  * A hart for a VMM's view of its guest, sharing real hart `h`'s registers: time and halts
- * are `h`'s, and it cannot reach physical memory at or past `guestEnd` (the VMM's own).
+ * are `h`'s, and it cannot reach physical memory past the guest's RAM (`Bus.guestSize`:
+ * what follows is the VMM's own).
  */
-export function guestView(h: Hart, guestEnd: number): Hart {
+export function guestView(h: Hart): Hart {
   const host: HartHost = {
     service: () => {},
     mtime: () => h.host.mtime(h),
     halt: (reason) => h.host.halt(reason),
   };
-  return new Hart(h.bus, h.hartId, host, { regs: h.x, physLimit: guestEnd });
+  const physLimit = h.bus.ramBase + h.bus.guestSize;
+  return new Hart(h.bus, h.hartId, host, { regs: h.x, physLimit });
 }
 
 /** Interrupt bits a device may drive. */
 const PIN_BITS = IRQ.MSI | IRQ.MTI | IRQ.MEI | IRQ.SEI | IRQ.STI;
 
-/** Where a shadowing VMM's guest and shadow tables live, and where it reports its work. */
+/**
+ * Options of a shadowing VMM. Its guest's RAM is the bus's `guestSize` bytes; its shadow
+ * tables are the RAM pages after them.
+ */
 export interface ShadowVmmOptions {
-  /** Guest RAM: [RAM base, guestEnd); shadow tables use the RAM pages after it. */
-  guestEnd: number;
-  /** RAM page index of the first shadow-table page. */
-  poolFirst: number;
-  /** Pages in the shadow-table pool. */
-  poolPages: number;
   /** Where work is reported (absent: a bare machine, nothing charged). */
   report?: VmmReport;
 }
@@ -136,11 +135,11 @@ export class SoftwareVmm {
 
   /** Takes over real hart `h` (its registers become the guest's) as options `o` say. */
   constructor(readonly h: Hart, private readonly o: SoftwareVmmOptions) {
-    this.vh = guestView(h, o.guestEnd);
+    this.vh = guestView(h);
     const vh = this.vh;
     vh.priv = PRV_M;
     vh.trace = h.trace;
-    this.shadow = new ShadowPager(h.bus, o.poolFirst, o.poolPages, h);
+    this.shadow = ShadowPager.pastGuest(h);
     this.walk = new GuestWalk(vh);
     h.bus.tableWritten = (off, len) => this.tableWritten(off, len);
     // The real hart: U-mode, nothing delegated (every trap comes here), all memory open to
