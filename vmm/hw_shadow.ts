@@ -171,12 +171,15 @@ export class HwShadowVmm {
     this.sync();
   }
 
-  /** Copies the guest's privilege and status into its MMU view. */
+  /**
+   * Copies the guest's privilege and status into its MMU view. The view's TLB is never
+   * filled (its walks go through `translate`, and it only emulates satp accesses and
+   * sfence.vma), so there is none to empty.
+   */
   private copyGuestState(): void {
     const h = this.h, g = this.g;
     g.priv = h.priv;
     g.mstatus = h.mstatus;
-    g.flushTlb();
   }
 
   /** Points the real hart at the shadow of the guest's current satp. */
