@@ -6,8 +6,8 @@
  */
 #include "rt.h"
 
-#define FIB_N 24
-#define LOOP_N 200000
+#define FIB_N 27
+#define LOOP_N 800000
 
 /* Opcodes. Operands follow the opcode byte: i32 little-endian, u16 address or u8 local. */
 enum {

@@ -9,8 +9,8 @@
 
 #define POLY 0xedb88320u /* 0x04c11db7 bit-reversed */
 #define BUF_SIZE (64 * 1024)
-#define PASSES 128
-#define EXPECTED 0xb9e0b3a2u /* zlib.crc32(buf * PASSES), see README */
+#define PASSES 512
+#define EXPECTED 0x33ffc8b4u /* zlib.crc32(buf * PASSES), see README */
 
 static u8 buf[BUF_SIZE];
 static u32 table[256];

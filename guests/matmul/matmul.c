@@ -6,8 +6,8 @@
  */
 #include "rt.h"
 
-#define N 224
-#define EXPECTED 0xf76cb19bu /* FNV-1a over C's words, computed on the host (README) */
+#define N 356
+#define EXPECTED 0x8d17e124u /* FNV-1a over C's words, computed on the host (README) */
 
 static u32 A[N][N], B[N][N], C[N][N];
 
