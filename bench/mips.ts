@@ -7,18 +7,22 @@
  * "2nd half" column is the speed over the second half of the run's instructions: how fast
  * the engine goes once that warm-up is behind it. The "stolen" column is the share of CPU
  * time the host took from this machine during the run (host_steal.ts), which slows it.
+ * Where QEMU is installed, the same images run under its TCG too (qemu_reference.ts), as
+ * the reference for how fast this host is at the time of the run.
  *
- * Usage: deno task bench [--repeat N] [--engine interp|jit] [--json]
+ * Usage: deno task bench [--repeat N] [--engine interp|jit] [--no-qemu] [--json]
  */
 
 import type { Engine } from "../vmm/machine.ts";
 import type { MipsJob, MipsResult } from "./mips_worker.ts";
 import { cpuTicks, stolenShare } from "./host_steal.ts";
 import { benchArgs, CPU_GUESTS, fail, repeatCount } from "./options.ts";
+import { fastestQemuSeconds, QEMU, qemuAvailable } from "./qemu_reference.ts";
 
 const values = benchArgs("bench", {
   repeat: { type: "string" },
   engine: { type: "string" },
+  qemu: { type: "boolean", default: true },
   json: { type: "boolean" },
 });
 const repeat = repeatCount("bench", values.repeat, 1);
@@ -44,14 +48,18 @@ function runOnce(job: MipsJob): Promise<MipsResult> {
   });
 }
 
+/** What timed a row: one of belowzero's engines, or QEMU's TCG as the host's reference. */
+type Runner = Engine | "qemu";
+
 interface Row {
   guest: string;
-  engine: Engine;
+  engine: Runner;
+  /** Instructions retired (for QEMU: belowzero's count for the same image). */
   instructions: number;
   seconds: number;
   mips: number;
-  /** MIPS over the second half of the instructions. */
-  lateMips: number;
+  /** MIPS over the second half of the instructions (null for QEMU, timed whole). */
+  lateMips: number | null;
   /** Share of CPU time the host stole during the run (null where not known). */
   stolen: number | null;
 }
@@ -80,12 +88,34 @@ for (const engine of engines) {
     });
   }
 }
-const geo = (e: Engine, f: (r: Row) => number) => {
+// The reference: QEMU's time for each image, less its time for `hello` (start-up and exit).
+const qemu = values.qemu && await qemuAvailable();
+if (qemu) {
+  const path = (g: string) => new URL(`../guests/images/${g}.elf`, import.meta.url).pathname;
+  const startup = await fastestQemuSeconds(path("hello"), Math.max(3, repeat));
+  for (const guest of CPU_GUESTS) {
+    const t0 = cpuTicks();
+    const whole = await fastestQemuSeconds(path(guest), repeat);
+    const instructions = rows.find((r) => r.guest === guest)!.instructions;
+    const seconds = Math.max(whole - startup, 1e-3);
+    rows.push({
+      guest,
+      engine: "qemu",
+      instructions,
+      seconds,
+      mips: instructions / seconds / 1e6,
+      lateMips: null,
+      stolen: stolenShare(t0, cpuTicks()),
+    });
+  }
+}
+const runners: Runner[] = qemu ? [...engines, "qemu"] : engines;
+const geo = (e: Runner, f: (r: Row) => number) => {
   const r = rows.filter((x) => x.engine === e);
   return r.length ? Math.exp(r.reduce((s, x) => s + Math.log(f(x)), 0) / r.length) : NaN;
 };
-const summary = Object.fromEntries(engines.map((e) => [e, geo(e, (r) => r.mips)]));
-const late = Object.fromEntries(engines.map((e) => [e, geo(e, (r) => r.lateMips)]));
+const summary = Object.fromEntries(runners.map((e) => [e, geo(e, (r) => r.mips)]));
+const late = Object.fromEntries(engines.map((e) => [e, geo(e, (r) => r.lateMips!)]));
 if (values.json) {
   console.log(JSON.stringify({ rows, geomeanMips: summary, geomeanSecondHalfMips: late }));
 } else {
@@ -95,7 +125,7 @@ if (values.json) {
     console.log(
       `${r.guest.padEnd(10)} ${r.engine.padEnd(7)} ${String(r.instructions).padStart(12)} ` +
         `${r.seconds.toFixed(3).padStart(9)} ${r.mips.toFixed(1).padStart(8)} ` +
-        `${r.lateMips.toFixed(1).padStart(9)} ${stolen.padStart(7)}`,
+        `${(r.lateMips === null ? "" : r.lateMips.toFixed(1)).padStart(9)} ${stolen.padStart(7)}`,
     );
   }
   for (const e of engines) {
@@ -103,13 +133,25 @@ if (values.json) {
       `geometric mean, ${e}: ${summary[e].toFixed(1)} MIPS (2nd half: ${late[e].toFixed(1)})`,
     );
   }
+  if (qemu) console.log(`geometric mean, qemu: ${summary.qemu.toFixed(1)} MIPS`);
   if (engines.length === 2) {
     console.log(
       `jit / interp: ${(summary.jit / summary.interp).toFixed(2)}× ` +
         `(2nd half: ${(late.jit / late.interp).toFixed(2)}×)`,
     );
   }
+  if (qemu && engines.includes("jit")) {
+    console.log(`jit / qemu: ${(summary.jit / summary.qemu).toFixed(2)}×`);
+  }
   console.log(`(${navigator.hardwareConcurrency} cores)`);
+  if (qemu) {
+    console.log(
+      "qemu: QEMU's TCG on the same images (its time for hello, start-up and exit, taken " +
+        "out; belowzero's instruction counts)",
+    );
+  } else if (values.qemu) {
+    console.log(`${QEMU} not found: no QEMU reference`);
+  }
   if (rows.some((r) => r.stolen !== null)) {
     console.log("stolen: CPU time the host took from this virtual machine during the run");
   }

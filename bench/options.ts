@@ -17,7 +17,7 @@ export function fail(script: string, message: string): never {
 /** The script's options from its command line (an unknown or malformed one: `fail`). */
 export function benchArgs<O extends ParseArgsOptionsConfig>(script: string, options: O) {
   try {
-    return parseArgs({ args: Deno.args, options }).values;
+    return parseArgs({ args: Deno.args, options, allowNegative: true }).values;
   } catch (e) {
     fail(script, (e as Error).message);
   }
