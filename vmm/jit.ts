@@ -170,12 +170,13 @@ export function buildJit(
   const round = (h: Hart): boolean => {
     let prev = last, exit = lastExit, chained = 0, calls = 0, go = true;
     for (let n = 0; n < ROUND; n++) {
-      // Fast path: follow a chain link while no event is due. A chained exit is never an
-      // exception or a mid-block exit (those return EXIT_OTHER), and links to dropped
-      // blocks are undone, so nothing else needs checking. One call site runs every
-      // block, so the host has seen it called before it compiles this loop.
+      // Fast path: follow a chain link. A function returns a chainable exit only while no
+      // event is due (at the limit it returns EXIT_OTHER, as for an exception or a
+      // mid-block exit), and links to dropped blocks are undone, so nothing else needs
+      // checking here. One call site runs every block, so the host has seen it called
+      // before it compiles this loop.
       let b: Block | null | undefined = exit >= 0 ? prev!.succ[exit] : null;
-      if (b !== null && h.retired < h.nextEvent - h.overhead) {
+      if (b !== null) {
         chained++;
       } else {
         b = enter(h, prev, exit);
