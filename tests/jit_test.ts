@@ -481,3 +481,36 @@ Deno.test("jit: a loop entered in its middle runs whole in the function of its e
   assert.equal(a1, 1989 * (4 * 3 + 8 * 2)); // 11 calls go round once, adding nothing
   assert.ok(stats.executions <= 4 * 2000, `executions ${stats.executions}`);
 });
+
+Deno.test("jit: with a count past 2^32 it stops at the same instructions as the interpreter", () => {
+  // The translated code counts against the instructions left before the next event as a
+  // small integer (its own count, past 2^31, is not one): the stops must not move.
+  const image = assemble(`
+    li a0, 20000
+    li a1, 0
+  loop:
+    addi a1, a1, 3
+    andi a2, a1, 7
+    beqz a2, skip
+    addi a3, a3, 1
+  skip:
+    addi a0, a0, -1
+    bnez a0, loop
+  ${finish()}`).bytes;
+  const [interp, jit] = (["interp", "jit"] as const).map((engine) => {
+    const m = new Machine({ image, console: { put() {} }, engine, jitHotThreshold: 1 });
+    m.hart.retired = 2 ** 32 + 5;
+    const stops: string[] = [];
+    for (;;) {
+      const o = m.runFor(997);
+      stops.push(`pc ${m.hart.pc} retired ${m.hart.retired} a1 ${m.hart.x[R.a1]}`);
+      if (o.kind !== "yield") {
+        stops.push(JSON.stringify(o));
+        return { m, stops };
+      }
+    }
+  });
+  assert.ok(interp.stops.length > 50, `${interp.stops.length} stops`);
+  assert.deepEqual(jit.stops, interp.stops);
+  assert.ok(jit.m.jit!.stats.blocks > 0);
+});

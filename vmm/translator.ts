@@ -356,6 +356,14 @@ const CLOSED_OVER = [
   "woff",
 ] as const;
 
+/**
+ * Instructions the function may retire before the next event (the hart's event limit less
+ * its count at entry), as a small integer: counting against it is integer arithmetic at
+ * each block boundary, where the count itself, past 2^31, is not. Capped at 2^30 (a
+ * function that runs that long leaves once, harmlessly) and at 0 when an event is due.
+ */
+const LEFT = "Math.max(0, Math.min(h.nextEvent - h.overhead - base, 0x3fffffff)) | 0";
+
 /** Most blocks one trace holds on its predicted path. */
 export const MAX_TRACE_BLOCKS = 8;
 
@@ -713,7 +721,7 @@ function generate(
       : merge(s)
       ? `break B${rpo.get(s)};`
       : tree(s);
-    return `if (base + cnt >= limit) { ${leave("t", 0, exit)} } ${go}`;
+    return `if (cnt >= left) { ${leave("t", 0, exit)} } ${go}`;
   };
   const body = (p: number): string => {
     const b = nodes.get(p)!;
@@ -768,7 +776,7 @@ function generate(
         raise: leave(`${i.pc}`, k, `${EXIT_OTHER}`),
         memSlow: leave(`${i.pc}`, k, `${EXIT_STEP}`),
         flush: `h.retired = base + cnt + ${k};`,
-        reload: "dctx = h.dctx; limit = h.nextEvent - h.overhead;",
+        reload: `dctx = h.dctx; left = ${LEFT};`,
         spill: wb,
         fill: refill,
         // Rewritten code: leave at once. Inside a block this is no block boundary for the
@@ -808,10 +816,10 @@ function generate(
   return `"use strict"; return function trace_${(head >>> 0).toString(16)}() {
     const ${CLOSED_OVER.map((name) => `${name} = ${name}$`).join(", ")};
     const base = h.retired;
-    let dctx = h.dctx, limit = h.nextEvent - h.overhead, v = 0, a = 0, t = 0, cnt = 0, K = 0;
+    let dctx = h.dctx, left = ${LEFT}, v = 0, a = 0, t = 0, cnt = 0, K = 0;
     let X = 0;
     ${decl ? `let ${decl};` : ""}
     trace: { ${tree(head)} }
-    ${wb} h.retired = base + cnt + K; h.pc = t; return X >= 0 && base + cnt >= limit ? -1 : X;
+    ${wb} h.retired = base + cnt + K; h.pc = t; return X >= 0 && cnt >= left ? -1 : X;
   };`;
 }
