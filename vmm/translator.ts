@@ -757,20 +757,20 @@ function generate(
             // (TranslationCache.missed).
             const cases = out.map((s) => `case ${s}: { ${jump(p, s, `${EXIT_OTHER}`)} }`);
             const seen = places(b).filter((s) => !out.includes(s)).map((s) => `case ${s}:`);
-            return `t = ${pcExpr}; cnt += ${n};
+            return `t = ${pcExpr}; cnt = (cnt + ${n}) | 0;
               switch (t) { ${cases.join("\n")} ${seen.join(" ")} ${seen.length ? "break;" : ""}
               default: if (((t ^ ${head}) >>> 12) === 0) {
                 missed(${(headRo & ~0xfff) | (j.pc & 0xfff)}, t, ${headRo}); } }
               ${leave("t", 0, `${EXIT_OTHER}`)}`;
           }
-          return `t = ${pcExpr}; cnt += ${n};
+          return `t = ${pcExpr}; cnt = (cnt + ${n}) | 0;
             ${successors(b).map((s) => `if (t === ${s}) { ${onTo(s)} }`).join(" ")}
             ${leave("t", 0, `${EXIT_OTHER}`)}`;
         },
         // A conditional branch: straight to each of its two targets.
         branch: (cond) => {
           const [taken, fall] = successors(b);
-          return `cnt += ${n}; if (${cond}) { t = ${taken}; ${onTo(taken)} }
+          return `cnt = (cnt + ${n}) | 0; if (${cond}) { t = ${taken}; ${onTo(taken)} }
             else { t = ${fall}; ${onTo(fall)} }`;
         },
         raise: leave(`${i.pc}`, k, `${EXIT_OTHER}`),
@@ -795,8 +795,8 @@ function generate(
       code.push(
         b.straddle ? `h.midBlock = true; ${leave(`${npc}`, n, `${EXIT_OTHER}`)}` : b.split
           // Into the entry block, which the interpreter runs as part of this one.
-          ? `cnt += ${n}; t = ${npc}; continue L${rpo.get(npc)};`
-          : `cnt += ${n}; ${leave(`${npc}`, 0, `${exitIndex(npc)}`)}`,
+          ? `cnt = (cnt + ${n}) | 0; t = ${npc}; continue L${rpo.get(npc)};`
+          : `cnt = (cnt + ${n}) | 0; ${leave(`${npc}`, 0, `${exitIndex(npc)}`)}`,
       );
     }
     return code.join("\n");
