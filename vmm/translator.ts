@@ -363,6 +363,8 @@ const CLOSED_OVER = [
  * function that runs that long leaves once, harmlessly) and at 0 when an event is due.
  * Written as comparisons on a double scratch `ev` rather than Math.min and Math.max, which
  * V8 compiles with NaN and negative-zero cases: a tenth less time per function entered.
+ * The function's own count `cnt` is added to as `(cnt + n) | 0`: it never nears 2^31 (it
+ * is compared with this at every block boundary), and so V8 needs no overflow check.
  */
 const LEFT =
   "((ev = h.nextEvent - h.overhead - base) > 0x3fffffff ? 0x3fffffff : ev > 0 ? ev | 0 : 0)";
@@ -823,6 +825,6 @@ function generate(
     let X = 0;
     ${decl ? `let ${decl};` : ""}
     trace: { ${tree(head)} }
-    ${wb} h.retired = base + cnt + K; h.pc = t; return X >= 0 && cnt >= left ? -1 : X;
+    ${wb} h.retired = base + cnt + K; h.pc = t; return X >= 0 && cnt >= left ? ${EXIT_OTHER} : X;
   };`;
 }
