@@ -89,24 +89,33 @@ for (const engine of engines) {
   }
 }
 // The reference: QEMU's time for each image, less its time for `hello` (start-up and exit).
-const qemu = values.qemu && await qemuAvailable();
+// A QEMU that fails leaves the reference out, with one line saying why.
+let qemu = values.qemu && await qemuAvailable();
+let qemuTrouble = qemu ? "" : `${QEMU} not found: no QEMU reference`;
 if (qemu) {
   const path = (g: string) => new URL(`../guests/images/${g}.elf`, import.meta.url).pathname;
-  const startup = await fastestQemuSeconds(path("hello"), Math.max(3, repeat));
-  for (const guest of CPU_GUESTS) {
-    const t0 = cpuTicks();
-    const whole = await fastestQemuSeconds(path(guest), repeat);
-    const instructions = rows.find((r) => r.guest === guest)!.instructions;
-    const seconds = Math.max(whole - startup, 1e-3);
-    rows.push({
-      guest,
-      engine: "qemu",
-      instructions,
-      seconds,
-      mips: instructions / seconds / 1e6,
-      lateMips: null,
-      stolen: stolenShare(t0, cpuTicks()),
-    });
+  const reference: Row[] = [];
+  try {
+    const startup = await fastestQemuSeconds(path("hello"), Math.max(3, repeat));
+    for (const guest of CPU_GUESTS) {
+      const t0 = cpuTicks();
+      const whole = await fastestQemuSeconds(path(guest), repeat);
+      const instructions = rows.find((r) => r.guest === guest)!.instructions;
+      const seconds = Math.max(whole - startup, 1e-3);
+      reference.push({
+        guest,
+        engine: "qemu",
+        instructions,
+        seconds,
+        mips: instructions / seconds / 1e6,
+        lateMips: null,
+        stolen: stolenShare(t0, cpuTicks()),
+      });
+    }
+    rows.push(...reference);
+  } catch (e) {
+    qemu = false;
+    qemuTrouble = `no QEMU reference: ${(e as Error).message}`;
   }
 }
 const runners: Runner[] = qemu ? [...engines, "qemu"] : engines;
@@ -117,7 +126,12 @@ const geo = (e: Runner, f: (r: Row) => number) => {
 const summary = Object.fromEntries(runners.map((e) => [e, geo(e, (r) => r.mips)]));
 const late = Object.fromEntries(engines.map((e) => [e, geo(e, (r) => r.lateMips!)]));
 if (values.json) {
-  console.log(JSON.stringify({ rows, geomeanMips: summary, geomeanSecondHalfMips: late }));
+  console.log(JSON.stringify({
+    rows,
+    geomeanMips: summary,
+    geomeanSecondHalfMips: late,
+    ...(qemuTrouble && values.qemu ? { qemuNote: qemuTrouble } : {}),
+  }));
 } else {
   console.log("guest      engine  instructions   seconds     MIPS  2nd half  stolen");
   for (const r of rows) {
@@ -150,7 +164,7 @@ if (values.json) {
         "out; belowzero's instruction counts)",
     );
   } else if (values.qemu) {
-    console.log(`${QEMU} not found: no QEMU reference`);
+    console.log(qemuTrouble);
   }
   if (rows.some((r) => r.stolen !== null)) {
     console.log("stolen: CPU time the host took from this virtual machine during the run");
