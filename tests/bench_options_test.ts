@@ -12,10 +12,12 @@ const bench = (script: string, ...args: string[]) => {
 };
 
 for (
-  const [script, name] of [["mips.ts", "bench"], ["techniques.ts", "bench:techniques"], [
-    "demo.ts",
-    "bench:demo",
-  ]]
+  const [script, name] of [
+    ["mips.ts", "bench"],
+    ["techniques.ts", "bench:techniques"],
+    ["demo.ts", "bench:demo"],
+    ["dispatch.ts", "bench:dispatch"],
+  ]
 ) {
   Deno.test(`${name}: a bad option is one line and exit status 2`, () => {
     for (
